@@ -1,0 +1,70 @@
+"""The app factory: one Bolt app, the same for Socket Mode and HTTP mode, tests and production."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.services import SERVICES_KEY, Clock, Services, system_clock
+from bot.settings import Settings
+from bot.users import UserDirectory
+from handlers import register_all
+from storage.db import Database
+
+logger = logging.getLogger(__name__)
+
+
+def make_web_client(settings: Settings) -> WebClient:
+    """A Web API client that rides out rate limits (honouring Retry-After) and brief outages."""
+    client = WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url or WebClient.BASE_URL,
+        timeout=10,
+    )
+    client.retry_handlers.extend(
+        [
+            RateLimitErrorRetryHandler(max_retry_count=2),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ]
+    )
+    if not any(isinstance(h, ConnectionErrorRetryHandler) for h in client.retry_handlers):
+        client.retry_handlers.append(ConnectionErrorRetryHandler())
+    return client
+
+
+def create_app(
+    settings: Settings, *, db: Database | None = None, clock: Clock = system_clock
+) -> tuple[App, Services]:
+    client = make_web_client(settings)
+    database = db or Database(settings.database_url)
+    services = Services(
+        settings=settings,
+        db=database,
+        client=client,
+        users=UserDirectory(database, client, default_zone=settings.zone, clock=clock),
+        clock=clock,
+    )
+    signing_secret = settings.slack_signing_secret
+    app = App(
+        client=client,
+        signing_secret=signing_secret.get_secret_value() if signing_secret else None,
+        # Socket Mode traffic is authenticated by the app token, not request signatures.
+        request_verification_enabled=not settings.socket_mode,
+        logger=logging.getLogger("slack_bolt"),
+    )
+
+    @app.middleware
+    def provide_services(context: BoltContext, next: Callable[[], None]) -> None:
+        context[SERVICES_KEY] = services
+        next()
+
+    register_all(app)
+    return app, services

@@ -1,0 +1,439 @@
+"""The core rules for logging a follow-up: validate what a rep typed, then store it in one piece.
+
+Everything here runs on the server, whatever the Slack client allowed: a required field can arrive
+empty, a select can carry a value it never offered. Errors are keyed by the modal's block_ids, so
+the handler can hand them straight back to Slack under the right field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.dates import ParsedWhen, parse_when
+from bot.validation import (
+    FieldError,
+    check_specific_note,
+    clean_text,
+    normalize_email,
+    normalize_phone,
+    require_text,
+)
+from storage import queries
+from storage.db import Database
+from storage.models import METHODS, STATUSES, Customer, FollowUp
+
+NAME_MAX = 100
+COMPANY_MAX = 200
+NOTE_MAX = 3000
+NEXT_ACTION_MAX = 500
+# A contact logged a few minutes "in the future" is clock skew between phone and server, not a typo.
+CONTACT_CLOCK_SKEW = timedelta(minutes=10)
+NEXT_AT_HORIZON = timedelta(days=366)
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+DATE_EXAMPLES = "try 'next Tue 3pm', 'in 2 weeks', '下周三下午3点' or 2026-12-01"
+
+
+class FormError(Exception):
+    """Problems with a submission, keyed by block_id, each in words the rep can act on."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class FollowupForm:
+    """The modal's values as Slack sent them: untrusted, possibly missing."""
+
+    customer_name: str | None
+    company: str | None
+    phone: str | None
+    email: str | None
+    contacted_at: datetime | None
+    method: str | None
+    summary: str | None
+    feedback: str | None
+    owner_id: str | None
+    next_at: str | None
+    next_action: str | None
+    status: str | None
+    notes: str | None
+
+
+@dataclass(frozen=True)
+class ValidFollowup:
+    customer_name: str
+    company: str
+    phone_e164: str | None
+    email: str | None
+    contacted_at: datetime
+    method: str
+    summary: str
+    feedback: str
+    owner_id: str
+    next_at: ParsedWhen
+    next_action: str
+    status: str
+    notes: str | None
+
+
+@dataclass(frozen=True)
+class FormContext:
+    """What the rules need besides the form: the submitter's zone, the clock, workspace defaults."""
+
+    zone: ZoneInfo
+    now: datetime
+    phone_region: str
+    default_time: time
+
+
+class _Collector:
+    """Runs each field rule, keeping the first problem per field so every error shows at once."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def field(self, block_id: str, rule: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return rule(*args, **kwargs)
+        except FieldError as error:
+            self.errors.setdefault(block_id, str(error))
+            return None
+
+
+def validate_followup(form: FollowupForm, context: FormContext) -> ValidFollowup:
+    """Check every field; raise FormError listing all problems, or return clean values."""
+    check = _Collector()
+    name = check.field(
+        "customer_name",
+        require_text,
+        form.customer_name,
+        label="the customer's name",
+        max_length=NAME_MAX,
+    )
+    company = check.field(
+        "company", require_text, form.company, label="the company", max_length=COMPANY_MAX
+    )
+    phone, email = _contact(check, form, context.phone_region)
+    contacted_at = check.field("contacted_at", _contacted_at, form.contacted_at, context.now)
+    method = check.field(
+        "method", _one_of, form.method, METHODS, "Pick how you contacted the customer."
+    )
+    summary = check.field("summary", _note, form.summary, "summary", "what was discussed")
+    feedback = check.field("feedback", _note, form.feedback, "feedback", "what the customer said")
+    owner = check.field("owner", _owner, form.owner_id)
+    next_at = check.field("next_at", _next_at, form.next_at, context)
+    next_action = check.field("next_action", _next_action, form.next_action)
+    status = check.field(
+        "status", _one_of, form.status, STATUSES, "Pick the customer's status after this contact."
+    )
+    notes = check.field("notes", _optional_text, form.notes, NOTE_MAX, "notes")
+    if check.errors:
+        raise FormError(check.errors)
+    return ValidFollowup(
+        customer_name=name,
+        company=company,
+        phone_e164=phone,
+        email=email,
+        contacted_at=contacted_at,
+        method=method,
+        summary=summary,
+        feedback=feedback,
+        owner_id=owner,
+        next_at=next_at,
+        next_action=next_action,
+        status=status,
+        notes=notes,
+    )
+
+
+def _contact(check: _Collector, form: FollowupForm, region: str) -> tuple[str | None, str | None]:
+    raw_phone, raw_email = clean_text(form.phone), clean_text(form.email)
+    if not raw_phone and not raw_email:
+        check.errors["phone"] = (
+            "Give a phone number or an email, so anyone on the team can reach this customer."
+        )
+        return None, None
+    phone = check.field("phone", normalize_phone, raw_phone, region) if raw_phone else None
+    email = check.field("email", normalize_email, raw_email) if raw_email else None
+    return phone, email
+
+
+def _contacted_at(value: datetime | None, now: datetime) -> datetime:
+    if value is None:
+        return now
+    if value > now + CONTACT_CLOCK_SKEW:
+        raise FieldError("That's in the future — when did this contact happen?")
+    return value
+
+
+def _one_of(value: str | None, allowed: tuple[str, ...], message: str) -> str:
+    if value not in allowed:
+        raise FieldError(message)
+    return value
+
+
+def _note(value: str | None, kind: str, what: str) -> str:
+    text = require_text(value, label=what, max_length=NOTE_MAX)
+    check_specific_note(text, kind=kind)  # type: ignore[arg-type]
+    return text
+
+
+def _next_action(value: str | None) -> str:
+    text = require_text(value, label="what you will do next", max_length=NEXT_ACTION_MAX)
+    check_specific_note(text, kind="next_action")
+    return text
+
+
+def _optional_text(value: str | None, max_length: int, label: str) -> str | None:
+    text = clean_text(value)
+    if not text:
+        return None
+    return require_text(text, label=label, max_length=max_length)
+
+
+def _owner(value: str | None) -> str:
+    if not value or not SLACK_USER_ID.match(value):
+        raise FieldError("Pick who owns this customer.")
+    return value
+
+
+def _next_at(value: str | None, context: FormContext) -> ParsedWhen:
+    text = require_text(value, label="when to contact them next", max_length=200)
+    parsed = parse_when(text, context.zone, context.now, context.default_time)
+    if parsed is None:
+        raise FieldError(f"Couldn't read '{text}' as a date — {DATE_EXAMPLES}.")
+    if parsed.at_utc <= context.now:
+        raise FieldError(
+            f"'{text}' is {_local_short(parsed)}, which has already passed — "
+            "when will you contact them next?"
+        )
+    if parsed.at_utc - context.now > NEXT_AT_HORIZON:
+        raise FieldError(
+            f"'{text}' is {_local_short(parsed)}, more than a year away — "
+            "pick a date within the next 12 months."
+        )
+    return parsed
+
+
+def _local_short(parsed: ParsedWhen) -> str:
+    local = parsed.local
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    customer: Customer
+    followup: FollowUp
+    customer_created: bool
+    already_recorded: bool
+
+
+def record_followup(
+    db: Database, entry: ValidFollowup, *, author_id: str, submission_key: str | None
+) -> Recorded:
+    """Store the customer and the follow-up together, with change-log rows, or nothing at all.
+
+    `submission_key` makes a repeated submission of the same modal a no-op that returns the first
+    result: Slack clients retry, and people double-click.
+    """
+    try:
+        with db.transaction() as session:
+            return _record(session, entry, author_id=author_id, submission_key=submission_key)
+    except IntegrityError:
+        if submission_key is None:
+            raise
+        # Two deliveries of one submission raced; the other one committed first.
+        with db.reader() as session:
+            existing = queries.find_followup_by_submission(session, submission_key)
+            if existing is None:
+                raise
+            return Recorded(existing.customer, existing, False, already_recorded=True)
+
+
+def _record(
+    session: Session, entry: ValidFollowup, *, author_id: str, submission_key: str | None
+) -> Recorded:
+    if submission_key is not None:
+        existing = queries.find_followup_by_submission(session, submission_key)
+        if existing is not None:
+            return Recorded(existing.customer, existing, False, already_recorded=True)
+    customer = queries.find_customer_by_contact(
+        session, phone_e164=entry.phone_e164, email=entry.email
+    )
+    created = customer is None
+    if customer is None:
+        customer = _create_customer(session, entry, author_id)
+    else:
+        _update_customer(session, customer, entry, author_id)
+    _close_superseded(session, customer, author_id, entry.contacted_at)
+    followup = FollowUp(
+        customer=customer,
+        author_id=author_id,
+        owner_id=entry.owner_id,
+        contacted_at=entry.contacted_at,
+        method=entry.method,
+        summary=entry.summary,
+        feedback=entry.feedback,
+        status_after=entry.status,
+        next_at=entry.next_at.at_utc,
+        next_action=entry.next_action,
+        notes=entry.notes,
+        state="open",
+        submission_key=submission_key,
+    )
+    session.add(followup)
+    session.flush()
+    queries.log_change(
+        session,
+        actor_id=author_id,
+        entity="followup",
+        entity_id=followup.id,
+        action="create",
+        before=None,
+        after=followup_fields(followup),
+    )
+    return Recorded(customer, followup, created, already_recorded=False)
+
+
+CUSTOMER_FIELDS = ("name", "company", "phone_e164", "email", "owner_id", "status")
+
+
+def customer_fields(customer: Customer) -> dict[str, Any]:
+    return {field: getattr(customer, field) for field in CUSTOMER_FIELDS}
+
+
+def followup_fields(followup: FollowUp) -> dict[str, Any]:
+    return {
+        "customer_id": followup.customer_id,
+        "owner_id": followup.owner_id,
+        "contacted_at": followup.contacted_at.isoformat(),
+        "method": followup.method,
+        "summary": followup.summary,
+        "feedback": followup.feedback,
+        "status_after": followup.status_after,
+        "next_at": followup.next_at.isoformat(),
+        "next_action": followup.next_action,
+        "notes": followup.notes,
+        "state": followup.state,
+    }
+
+
+def _create_customer(session: Session, entry: ValidFollowup, author_id: str) -> Customer:
+    customer = Customer(
+        name=entry.customer_name,
+        company=entry.company,
+        phone_e164=entry.phone_e164,
+        email=entry.email,
+        owner_id=entry.owner_id,
+        status=entry.status,
+        created_by=author_id,
+    )
+    session.add(customer)
+    session.flush()
+    queries.log_change(
+        session,
+        actor_id=author_id,
+        entity="customer",
+        entity_id=customer.id,
+        action="create",
+        before=None,
+        after=customer_fields(customer),
+    )
+    return customer
+
+
+def _update_customer(
+    session: Session, customer: Customer, entry: ValidFollowup, author_id: str
+) -> None:
+    """Apply what this entry says about the customer; log exactly the fields that changed.
+
+    A blank phone or email in the form means "not given this time", never "erase it".
+    """
+    wanted = {
+        "name": entry.customer_name,
+        "company": entry.company,
+        "phone_e164": entry.phone_e164 or customer.phone_e164,
+        "email": entry.email or customer.email,
+        "owner_id": entry.owner_id,
+        "status": entry.status,
+    }
+    before = {k: getattr(customer, k) for k, v in wanted.items() if getattr(customer, k) != v}
+    if not before:
+        return
+    for field in before:
+        setattr(customer, field, wanted[field])
+    customer.version += 1
+    queries.log_change(
+        session,
+        actor_id=author_id,
+        entity="customer",
+        entity_id=customer.id,
+        action="update",
+        before=before,
+        after={field: wanted[field] for field in before},
+    )
+
+
+def _close_superseded(
+    session: Session, customer: Customer, author_id: str, contacted_at: datetime
+) -> None:
+    """A new entry for a customer replaces their open follow-up, as a new row in the sheet would.
+
+    Without this the old "next contact" would still come due and remind someone of a call that has
+    just happened.
+    """
+    for followup in queries.open_followups_for_customer(session, customer.id):
+        followup.state = "done"
+        followup.done_at = contacted_at
+        followup.done_by = author_id
+        followup.version += 1
+        queries.log_change(
+            session,
+            actor_id=author_id,
+            entity="followup",
+            entity_id=followup.id,
+            action="superseded",
+            before={"state": "open"},
+            after={"state": "done"},
+        )
+
+
+@dataclass(frozen=True)
+class CustomerSnapshot:
+    """A customer's details as the modal pre-fills them."""
+
+    id: int
+    name: str
+    company: str
+    phone_e164: str | None
+    email: str | None
+    owner_id: str
+    status: str
+    followup_count: int
+
+
+def find_customer_by_name(db: Database, name: str) -> CustomerSnapshot | None:
+    """The one customer with exactly this name (ignoring case), or None if none or ambiguous."""
+    with db.reader() as session:
+        matches = queries.find_customers_named(session, name, limit=2)
+        if len(matches) != 1:
+            return None
+        customer = matches[0]
+        return CustomerSnapshot(
+            id=customer.id,
+            name=customer.name,
+            company=customer.company,
+            phone_e164=customer.phone_e164,
+            email=customer.email,
+            owner_id=customer.owner_id,
+            status=customer.status,
+            followup_count=queries.count_followups(session, customer.id),
+        )

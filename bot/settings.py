@@ -1,0 +1,127 @@
+"""Configuration from the environment or a `.env` file, checked once at start-up.
+
+A missing or malformed setting must produce one plain line naming the variable (the CLI exits 2),
+never a traceback: the person reading it is setting the bot up, not debugging it.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+README_SETUP = "see 'Set up in Slack' in the README"
+
+
+class SettingsError(Exception):
+    """One line a human can act on."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    slack_bot_token: SecretStr
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    database_url: str = "sqlite:///followup-bot.db"
+    slack_api_url: str | None = None
+    host: str = "0.0.0.0"  # noqa: S104 - a Slack app in HTTP mode must be reachable by Slack
+    port: Annotated[int, Field(ge=1, le=65535)] = 3000
+    http_threads: Annotated[int, Field(ge=1, le=64)] = 8
+    default_tz: str = "UTC"
+    default_phone_region: str = "CN"
+    default_remind_hour: time = time(9, 0)
+    log_level: str = "INFO"
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_shape(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        # WebClient joins base_url + method name, so the base must end with a slash.
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("default_tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as Asia/Shanghai") from None
+        return value
+
+    @field_validator("default_phone_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("must be a two-letter region such as CN or US")
+        return region
+
+    @field_validator("default_remind_hour", mode="before")
+    @classmethod
+    def _hour_or_hh_mm(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().isdigit():
+            return time(int(value.strip()), 0)
+        return value
+
+    @model_validator(mode="after")
+    def _signing_secret_for_http(self) -> Settings:
+        if self.slack_app_token is None and not self.slack_signing_secret:
+            raise ValueError(
+                "SLACK_SIGNING_SECRET is missing — HTTP mode needs it to verify requests "
+                "(or set SLACK_APP_TOKEN for Socket Mode)"
+            )
+        return self
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.default_tz)
+
+
+def describe_error(error: ValidationError) -> str:
+    """The first problem as one line: which variable, what is wrong, where to read more."""
+    first = error.errors()[0]
+    location = [str(part) for part in first.get("loc", ())]
+    message = str(first.get("msg", "is invalid")).removeprefix("Value error, ")
+    if not location:
+        return f"{message}; {README_SETUP}."
+    variable = location[0].upper()
+    if first.get("type") == "missing":
+        return f"{variable} is missing — set it in the environment or .env; {README_SETUP}."
+    return f"{variable} is invalid: {message}; {README_SETUP}."
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()  # type: ignore[call-arg]  # values come from the environment
+    except ValidationError as error:
+        raise SettingsError(describe_error(error)) from None

@@ -1,0 +1,84 @@
+"""What the bot knows about a Slack user: their time zone (and language), cached in the database.
+
+users.info is a Web API round trip; a form submission must answer Slack within 3 seconds, so the
+answer is cached for a day and refreshed on demand. If Slack can't be asked, a stale answer beats
+none, and the workspace default beats failing the user's request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from storage import queries
+from storage.db import Database
+
+logger = logging.getLogger(__name__)
+
+PROFILE_TTL = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class UserPrefs:
+    zone: ZoneInfo
+    locale: str | None
+
+
+def zone_or_default(name: str | None, default: ZoneInfo) -> ZoneInfo:
+    if not name:
+        return default
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return default
+
+
+class UserDirectory:
+    def __init__(
+        self,
+        db: Database,
+        client: WebClient,
+        *,
+        default_zone: ZoneInfo,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._db = db
+        self._client = client
+        self._default_zone = default_zone
+        self._clock = clock
+
+    def prefs(self, user_id: str) -> UserPrefs:
+        with self._db.reader() as session:
+            cached = queries.get_slack_user(session, user_id)
+            cached_tz = cached.tz if cached else None
+            cached_locale = cached.locale if cached else None
+            fresh = cached is not None and self._clock() - cached.fetched_at < PROFILE_TTL
+        if fresh:
+            return UserPrefs(zone_or_default(cached_tz, self._default_zone), cached_locale)
+        fetched = self._fetch(user_id)
+        if fetched is None:
+            return UserPrefs(zone_or_default(cached_tz, self._default_zone), cached_locale)
+        return fetched
+
+    def zone(self, user_id: str) -> ZoneInfo:
+        return self.prefs(user_id).zone
+
+    def _fetch(self, user_id: str) -> UserPrefs | None:
+        try:
+            response = self._client.users_info(user=user_id, include_locale=True)
+        except (SlackApiError, SlackClientError) as error:
+            logger.warning("users.info failed for %s: %s", user_id, error)
+            return None
+        user = response.get("user") or {}
+        tz_name, locale = user.get("tz"), user.get("locale")
+        with self._db.transaction() as session:
+            queries.upsert_slack_user(
+                session, user_id=user_id, tz=tz_name, locale=locale, fetched_at=self._clock()
+            )
+        return UserPrefs(zone_or_default(tz_name, self._default_zone), locale)

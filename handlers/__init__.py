@@ -1,0 +1,12 @@
+"""Slack listeners, one module per surface; `register_all` wires them into a Bolt app."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from handlers import commands, views
+
+
+def register_all(app: App) -> None:
+    commands.register(app)
+    views.register(app)

@@ -1,0 +1,165 @@
+"""Typed SQLAlchemy models: customers, follow-ups, the change log and a cache of Slack user facts.
+
+Nothing here knows about Slack payloads; Slack user ids are plain strings. Every timestamp is stored
+in UTC and read back timezone-aware (see `UTCDateTime`), on SQLite as on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Final
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+STATUSES: Final = ("prospect", "interested", "won", "existing", "lost")
+METHODS: Final = ("phone", "wechat", "email", "visit", "meeting", "message")
+FOLLOWUP_STATES: Final = ("open", "done")
+
+# Stable constraint names make Alembic batch migrations on SQLite (which rebuild tables) reliable.
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC.
+
+    SQLite has no time zone type and hands back naive values; PostgreSQL's timestamptz hands back
+    aware ones in the session zone. Normalising both ways means callers always get aware UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; attach a time zone first")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _in_set(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        CheckConstraint(_in_set("status", STATUSES), name="status_known"),
+        CheckConstraint("phone_e164 IS NOT NULL OR email IS NOT NULL", name="has_contact"),
+        Index("ix_customers_owner_id_status", "owner_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    company: Mapped[str] = mapped_column(String(200))
+    phone_e164: Mapped[str | None] = mapped_column(String(20), index=True)
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    owner_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    followups: Mapped[list[FollowUp]] = relationship(back_populates="customer")
+
+
+class FollowUp(Base):
+    __tablename__ = "followups"
+    __table_args__ = (
+        CheckConstraint(_in_set("method", METHODS), name="method_known"),
+        CheckConstraint(_in_set("status_after", STATUSES), name="status_after_known"),
+        CheckConstraint(_in_set("state", FOLLOWUP_STATES), name="state_known"),
+        Index("ix_followups_state_next_at", "state", "next_at"),
+        Index("ix_followups_owner_id_state_next_at", "owner_id", "state", "next_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="RESTRICT"), index=True
+    )
+    author_id: Mapped[str] = mapped_column(String(32))
+    owner_id: Mapped[str] = mapped_column(String(32))
+    contacted_at: Mapped[datetime]
+    method: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text)
+    feedback: Mapped[str] = mapped_column(Text)
+    status_after: Mapped[str] = mapped_column(String(16))
+    next_at: Mapped[datetime]
+    next_action: Mapped[str] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(8), default="open")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # Derived from the Slack view id: a double-clicked Submit stores one follow-up, not two.
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(String(32))
+
+    customer: Mapped[Customer] = relationship(back_populates="followups")
+
+
+class ChangeLog(Base):
+    """Append-only history: the app inserts rows and never updates or deletes them."""
+
+    __tablename__ = "change_log"
+    __table_args__ = (Index("ix_change_log_entity_entity_id", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[str] = mapped_column(String(32))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int | None]
+    action: Mapped[str] = mapped_column(String(32))
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+
+
+class SlackUser(Base):
+    """What the bot last learned about a Slack user from users.info (time zone, language)."""
+
+    __tablename__ = "slack_users"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tz: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    fetched_at: Mapped[datetime]

@@ -1,0 +1,126 @@
+"""Every query the bot runs, in one place. Callers pass a Session and get model objects back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from storage.models import ChangeLog, Customer, FollowUp, SlackUser
+
+
+def find_customer_by_contact(
+    session: Session, *, phone_e164: str | None, email: str | None
+) -> Customer | None:
+    """The customer with this exact phone, else this exact email: the strongest identity we have.
+
+    Phone wins over email because reps share company mailboxes more often than mobile numbers.
+    """
+    if phone_e164:
+        by_phone = session.scalars(
+            select(Customer).where(Customer.phone_e164 == phone_e164).order_by(Customer.id).limit(1)
+        ).first()
+        if by_phone is not None:
+            return by_phone
+    if email:
+        return session.scalars(
+            select(Customer).where(Customer.email == email).order_by(Customer.id).limit(1)
+        ).first()
+    return None
+
+
+def find_customers_named(session: Session, name: str, *, limit: int = 5) -> Sequence[Customer]:
+    """Customers whose name matches exactly, ignoring case (for pre-filling `/followup <name>`)."""
+    return session.scalars(
+        select(Customer)
+        .where(func.lower(Customer.name) == name.strip().lower())
+        .order_by(Customer.updated_at.desc())
+        .limit(limit)
+    ).all()
+
+
+def get_customer(session: Session, customer_id: int) -> Customer | None:
+    return session.get(Customer, customer_id)
+
+
+def find_followup_by_submission(session: Session, submission_key: str) -> FollowUp | None:
+    return session.scalars(
+        select(FollowUp).where(FollowUp.submission_key == submission_key)
+    ).first()
+
+
+def open_followups_for_customer(session: Session, customer_id: int) -> Sequence[FollowUp]:
+    return session.scalars(
+        select(FollowUp)
+        .where(FollowUp.customer_id == customer_id, FollowUp.state == "open")
+        .order_by(FollowUp.id)
+    ).all()
+
+
+def count_followups(session: Session, customer_id: int) -> int:
+    counted = session.scalar(
+        select(func.count()).select_from(FollowUp).where(FollowUp.customer_id == customer_id)
+    )
+    return int(counted or 0)
+
+
+def latest_followup(session: Session, customer_id: int) -> FollowUp | None:
+    return session.scalars(
+        select(FollowUp)
+        .where(FollowUp.customer_id == customer_id)
+        .order_by(FollowUp.created_at.desc(), FollowUp.id.desc())
+        .limit(1)
+    ).first()
+
+
+def log_change(
+    session: Session,
+    *,
+    actor_id: str,
+    entity: str,
+    entity_id: int | None,
+    action: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> ChangeLog:
+    row = ChangeLog(
+        actor_id=actor_id,
+        entity=entity,
+        entity_id=entity_id,
+        action=action,
+        before=before,
+        after=after,
+    )
+    session.add(row)
+    return row
+
+
+def changes_for(session: Session, entity: str, entity_id: int) -> Sequence[ChangeLog]:
+    return session.scalars(
+        select(ChangeLog)
+        .where(ChangeLog.entity == entity, ChangeLog.entity_id == entity_id)
+        .order_by(ChangeLog.id)
+    ).all()
+
+
+def get_slack_user(session: Session, user_id: str) -> SlackUser | None:
+    return session.get(SlackUser, user_id)
+
+
+def upsert_slack_user(
+    session: Session, *, user_id: str, tz: str | None, locale: str | None, fetched_at: datetime
+) -> None:
+    """Insert or refresh a cached user in one statement, so two threads can't collide on the key."""
+    values = {"user_id": user_id, "tz": tz, "locale": locale, "fetched_at": fetched_at}
+    changed = {"tz": tz, "locale": locale, "fetched_at": fetched_at}
+    if session.get_bind().dialect.name == "postgresql":
+        pg_insert = postgresql_insert(SlackUser).values(**values)
+        session.execute(pg_insert.on_conflict_do_update(index_elements=["user_id"], set_=changed))
+    else:
+        lite_insert = sqlite_insert(SlackUser).values(**values)
+        session.execute(lite_insert.on_conflict_do_update(index_elements=["user_id"], set_=changed))
