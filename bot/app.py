@@ -13,10 +13,12 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot.reminders import ReminderService
 from bot.services import SERVICES_KEY, Clock, Services, system_clock
 from bot.settings import Settings
 from bot.users import UserDirectory
 from handlers import register_all
+from handlers.reminder_blocks import ReminderBlocks
 from storage.db import Database
 
 logger = logging.getLogger(__name__)
@@ -45,11 +47,15 @@ def create_app(
 ) -> tuple[App, Services]:
     client = make_web_client(settings)
     database = db or Database(settings.database_url)
+    users = UserDirectory(database, client, default_zone=settings.zone, clock=clock)
     services = Services(
         settings=settings,
         db=database,
         client=client,
-        users=UserDirectory(database, client, default_zone=settings.zone, clock=clock),
+        users=users,
+        reminders=ReminderService(
+            db=database, client=client, users=users, settings=settings, messages=ReminderBlocks()
+        ),
         clock=clock,
     )
     signing_secret = settings.slack_signing_secret

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -25,12 +26,37 @@ def _parser() -> argparse.ArgumentParser:
         prog="followup-bot", description="A Slack app for customer follow-ups."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser(
+    serve = commands.add_parser(
         "serve",
         help="run the bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP on PORT)",
     )
+    serve.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        help="don't sweep for due reminders in this process (use `remind` from cron instead)",
+    )
     commands.add_parser("migrate", help="apply database migrations and exit")
+    remind = commands.add_parser("remind", help="run one reminder sweep and exit")
+    remind.add_argument(
+        "--now",
+        type=_moment,
+        default=None,
+        help="sweep as of this ISO-8601 moment (default: now), e.g. 2026-12-01T09:00+08:00",
+    )
+    remind.add_argument(
+        "--dry-run", action="store_true", help="print what would be sent; send and change nothing"
+    )
     return parser
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an ISO-8601 date-time") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"'{text}' needs a UTC offset, e.g. {text}+08:00")
+    return moment.astimezone(UTC)
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -46,19 +72,40 @@ def cmd_migrate(settings: Settings) -> int:
     return 0
 
 
-def cmd_serve(settings: Settings) -> int:
+def cmd_serve(settings: Settings, *, with_scheduler: bool) -> int:
     # Imported here so `migrate` and `--help` don't pay for Slack and dateparser start-up.
     from bot import dates
     from bot.app import create_app
+    from bot.scheduler import start_scheduler
     from bot.server import serve_http, serve_socket_mode
 
     migrate.upgrade(settings.database_url)
     dates.warm_up()
-    app, _services = create_app(settings)
-    if settings.socket_mode:
-        serve_socket_mode(app, settings)
+    app, services = create_app(settings)
+    scheduler = start_scheduler(services) if with_scheduler else None
+    try:
+        if settings.socket_mode:
+            serve_socket_mode(app, settings)
+        else:
+            serve_http(app, settings)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+    return 0
+
+
+def cmd_remind(settings: Settings, *, now: datetime | None, dry_run: bool) -> int:
+    from bot.app import create_app
+
+    migrate.upgrade(settings.database_url)
+    _app, services = create_app(settings)
+    moment = now or services.clock()
+    if dry_run:
+        lines = [f"would send: {line}" for line in services.reminders.preview(moment)]
     else:
-        serve_http(app, settings)
+        lines = services.reminders.sweep(moment).lines()
+    for line in lines or ["nothing due"]:
+        print(line)
     return 0
 
 
@@ -73,7 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "migrate":
             return cmd_migrate(settings)
-        return cmd_serve(settings)
+        if args.command == "remind":
+            return cmd_remind(settings, now=args.now, dry_run=args.dry_run)
+        return cmd_serve(settings, with_scheduler=not args.no_scheduler)
     except SQLAlchemyError as error:
         print(f"followup-bot: database error: {error.__class__.__name__}: {error}", file=sys.stderr)
         return EXIT_RUNTIME

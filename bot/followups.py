@@ -7,7 +7,6 @@ the handler can hand them straight back to Slack under the right field.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -17,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.dates import ParsedWhen, parse_when
+from bot.permissions import SLACK_USER_ID
 from bot.validation import (
     FieldError,
     check_specific_note,
@@ -36,7 +36,6 @@ NEXT_ACTION_MAX = 500
 # A contact logged a few minutes "in the future" is clock skew between phone and server, not a typo.
 CONTACT_CLOCK_SKEW = timedelta(minutes=10)
 NEXT_AT_HORIZON = timedelta(days=366)
-SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 DATE_EXAMPLES = "try 'next Tue 3pm', 'in 2 weeks', '下周三下午3点' or 2026-12-01"
 
 
@@ -288,6 +287,7 @@ def _record(
         notes=entry.notes,
         state="open",
         submission_key=submission_key,
+        remind_at=entry.next_at.at_utc,
     )
     session.add(followup)
     session.flush()
@@ -392,6 +392,7 @@ def _close_superseded(
     """
     for followup in queries.open_followups_for_customer(session, customer.id):
         followup.state = "done"
+        followup.remind_at = None
         followup.done_at = contacted_at
         followup.done_by = author_id
         followup.version += 1
@@ -420,20 +421,27 @@ class CustomerSnapshot:
     followup_count: int
 
 
+def _snapshot(session: Session, customer: Customer) -> CustomerSnapshot:
+    return CustomerSnapshot(
+        id=customer.id,
+        name=customer.name,
+        company=customer.company,
+        phone_e164=customer.phone_e164,
+        email=customer.email,
+        owner_id=customer.owner_id,
+        status=customer.status,
+        followup_count=queries.count_followups(session, customer.id),
+    )
+
+
 def find_customer_by_name(db: Database, name: str) -> CustomerSnapshot | None:
     """The one customer with exactly this name (ignoring case), or None if none or ambiguous."""
     with db.reader() as session:
         matches = queries.find_customers_named(session, name, limit=2)
-        if len(matches) != 1:
-            return None
-        customer = matches[0]
-        return CustomerSnapshot(
-            id=customer.id,
-            name=customer.name,
-            company=customer.company,
-            phone_e164=customer.phone_e164,
-            email=customer.email,
-            owner_id=customer.owner_id,
-            status=customer.status,
-            followup_count=queries.count_followups(session, customer.id),
-        )
+        return _snapshot(session, matches[0]) if len(matches) == 1 else None
+
+
+def find_customer_by_id(db: Database, customer_id: int) -> CustomerSnapshot | None:
+    with db.reader() as session:
+        customer = queries.get_customer(session, customer_id)
+        return _snapshot(session, customer) if customer is not None else None

@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.reminders import ReminderService
 from bot.settings import Settings
 from bot.users import UserDirectory
 from storage.db import Database
@@ -27,6 +28,7 @@ class Services:
     db: Database
     client: WebClient
     users: UserDirectory
+    reminders: ReminderService
     clock: Clock
 
 

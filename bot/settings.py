@@ -21,6 +21,10 @@ class SettingsError(Exception):
     """One line a human can act on."""
 
 
+def _split_ids(value: str) -> list[str]:
+    return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
@@ -38,6 +42,11 @@ class Settings(BaseSettings):
     default_phone_region: str = "CN"
     default_remind_hour: time = time(9, 0)
     log_level: str = "INFO"
+    admin_user_ids: str = ""
+    remind_sweep_seconds: Annotated[int, Field(ge=1, le=3600)] = 30
+    remind_digest_over: Annotated[int, Field(ge=1, le=1000)] = 5
+    remind_lease_seconds: Annotated[int, Field(ge=10, le=3600)] = 120
+    escalate_after_hours: Annotated[int, Field(ge=1, le=24 * 90)] = 48
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -97,6 +106,18 @@ class Settings(BaseSettings):
                 "(or set SLACK_APP_TOKEN for Socket Mode)"
             )
         return self
+
+    @field_validator("admin_user_ids")
+    @classmethod
+    def _user_id_list(cls, value: str) -> str:
+        for user_id in _split_ids(value):
+            if user_id[:1] not in ("U", "W") or not user_id.isalnum():
+                raise ValueError(f"has '{user_id}', which is not a Slack user id like U012AB3CD")
+        return value
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(_split_ids(self.admin_user_ids))
 
     @property
     def socket_mode(self) -> bool:

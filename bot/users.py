@@ -69,6 +69,25 @@ class UserDirectory:
     def zone(self, user_id: str) -> ZoneInfo:
         return self.prefs(user_id).zone
 
+    def remember_profile(self, user_id: str, *, tz: str | None, locale: str | None) -> None:
+        """Store what a `user_change` event says, so the next reminder uses the new zone."""
+        with self._db.transaction() as session:
+            queries.upsert_slack_user(
+                session, user_id=user_id, tz=tz, locale=locale, fetched_at=self._clock()
+            )
+
+    def dm_channel(self, user_id: str) -> str:
+        """The bot's DM conversation with a user; raises SlackApiError if Slack refuses."""
+        with self._db.reader() as session:
+            cached = queries.get_dm_channel(session, user_id)
+        if cached:
+            return cached
+        response = self._client.conversations_open(users=user_id)
+        channel_id = str(response["channel"]["id"])
+        with self._db.transaction() as session:
+            queries.save_dm_channel(session, user_id, channel_id, self._clock())
+        return channel_id
+
     def _fetch(self, user_id: str) -> UserPrefs | None:
         try:
             response = self._client.users_info(user=user_id, include_locale=True)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import commands, views
+from handlers import commands, events, reminders, views
 
 
 def register_all(app: App) -> None:
     commands.register(app)
     views.register(app)
+    reminders.register(app)
+    events.register(app)

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Final
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -21,12 +22,16 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 STATUSES: Final = ("prospect", "interested", "won", "existing", "lost")
 METHODS: Final = ("phone", "wechat", "email", "visit", "meeting", "message")
 FOLLOWUP_STATES: Final = ("open", "done")
+DELIVERY_KINDS: Final = ("due", "escalation", "escalation_manager", "reassigned")
+DELIVERY_STATUSES: Final = ("sent", "undeliverable")
 
 # Stable constraint names make Alembic batch migrations on SQLite (which rebuild tables) reliable.
 NAMING_CONVENTION: Final = {
@@ -111,6 +116,14 @@ class FollowUp(Base):
         CheckConstraint(_in_set("state", FOLLOWUP_STATES), name="state_known"),
         Index("ix_followups_state_next_at", "state", "next_at"),
         Index("ix_followups_owner_id_state_next_at", "owner_id", "state", "next_at"),
+        # Only rows still waiting for a reminder are indexed, so the sweep stays fast however many
+        # follow-ups have been delivered or closed.
+        Index(
+            "ix_followups_remind_at",
+            "remind_at",
+            sqlite_where=text("remind_at IS NOT NULL"),
+            postgresql_where=text("remind_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -134,8 +147,39 @@ class FollowUp(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
     done_by: Mapped[str | None] = mapped_column(String(32))
+    # When the owner should next be reminded: next_at, a retry time after a failed delivery, or
+    # NULL once delivered (or undeliverable, or closed).
+    remind_at: Mapped[datetime | None]
+    remind_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A sweep's lease: whoever holds an unexpired claim is delivering; a crashed holder's lease
+    # simply runs out and another sweep takes over.
+    claimed_until: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     customer: Mapped[Customer] = relationship(back_populates="followups")
+
+
+class ReminderDelivery(Base):
+    """One DM about one follow-up's due time. The unique key is what makes "exactly once" hold."""
+
+    __tablename__ = "reminder_deliveries"
+    __table_args__ = (
+        UniqueConstraint("followup_id", "due_at", "kind", "recipient_id"),
+        CheckConstraint(_in_set("kind", DELIVERY_KINDS), name="kind_known"),
+        CheckConstraint(_in_set("status", DELIVERY_STATUSES), name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id", ondelete="CASCADE"))
+    due_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(24))
+    recipient_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ChangeLog(Base):
@@ -163,3 +207,5 @@ class SlackUser(Base):
     tz: Mapped[str | None] = mapped_column(String(64))
     locale: Mapped[str | None] = mapped_column(String(16))
     fetched_at: Mapped[datetime]
+    # The bot's DM conversation with this user (conversations.open), so reminders skip that call.
+    dm_channel: Mapped[str | None] = mapped_column(String(32))

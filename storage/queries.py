@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -124,3 +124,22 @@ def upsert_slack_user(
     else:
         lite_insert = sqlite_insert(SlackUser).values(**values)
         session.execute(lite_insert.on_conflict_do_update(index_elements=["user_id"], set_=changed))
+
+
+def get_dm_channel(session: Session, user_id: str) -> str | None:
+    row = session.get(SlackUser, user_id)
+    return row.dm_channel if row else None
+
+
+def save_dm_channel(session: Session, user_id: str, channel_id: str, now: datetime) -> None:
+    row = session.get(SlackUser, user_id)
+    if row is None:
+        session.add(SlackUser(user_id=user_id, fetched_at=now - timedelta(days=365)))
+        session.flush()
+        row = session.get(SlackUser, user_id)
+    if row is not None:
+        row.dm_channel = channel_id
+
+
+def get_followup(session: Session, followup_id: int) -> FollowUp | None:
+    return session.get(FollowUp, followup_id)

@@ -8,6 +8,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -176,10 +177,11 @@ class Bot:
         return self.requests.interactive(payload)
 
 
-@pytest.fixture
-def bot(slack: FakeSlack, database_url: str) -> Iterator[Bot]:
+@contextmanager
+def running_bot(slack: FakeSlack, database_url: str, **overrides: Any) -> Iterator[Bot]:
+    """The app served over HTTP on a free loopback port, until the block ends."""
     clock = MutableClock()
-    settings = make_settings(slack, database_url)
+    settings = make_settings(slack, database_url, **overrides)
     app, services = create_app(settings, clock=clock)
     server = make_http_server(app, settings, host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.run, name="bolt-http", daemon=True)
@@ -192,3 +194,9 @@ def bot(slack: FakeSlack, database_url: str) -> Iterator[Bot]:
         stop_http_server(server)
         thread.join(timeout=10)
         services.db.dispose()
+
+
+@pytest.fixture
+def bot(slack: FakeSlack, database_url: str) -> Iterator[Bot]:
+    with running_bot(slack, database_url) as running:
+        yield running

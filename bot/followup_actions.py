@@ -1,0 +1,170 @@
+"""What the reminder buttons do: close, snooze, reassign. Permission is checked here, on the
+server, for every click; repeating a click changes nothing the second time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Final, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from bot.permissions import require_may_act_on
+from bot.settings import Settings
+from storage import queries
+from storage.db import Database
+from storage.models import FollowUp
+
+SnoozeChoice = Literal["1h", "tomorrow", "monday"]
+SNOOZE_CHOICES: Final[tuple[SnoozeChoice, ...]] = ("1h", "tomorrow", "monday")
+
+
+class UnknownFollowupError(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The follow-up after an action, and whether this action changed it."""
+
+    followup_id: int
+    customer_id: int
+    customer_name: str
+    company: str
+    owner_id: str
+    state: str
+    next_at: datetime
+    changed: bool
+    previous_owner_id: str | None = None
+
+
+def _outcome(followup: FollowUp, *, changed: bool, previous_owner: str | None = None) -> Outcome:
+    return Outcome(
+        followup_id=followup.id,
+        customer_id=followup.customer_id,
+        customer_name=followup.customer.name,
+        company=followup.customer.company,
+        owner_id=followup.owner_id,
+        state=followup.state,
+        next_at=followup.next_at,
+        changed=changed,
+        previous_owner_id=previous_owner,
+    )
+
+
+def _load(session: Session, followup_id: int) -> FollowUp:
+    followup = queries.get_followup(session, followup_id)
+    if followup is None:
+        raise UnknownFollowupError(followup_id)
+    return followup
+
+
+def peek(db: Database, followup_id: int) -> Outcome:
+    with db.reader() as session:
+        return _outcome(_load(session, followup_id), changed=False)
+
+
+def complete(
+    db: Database, settings: Settings, *, followup_id: int, actor_id: str, now: datetime
+) -> Outcome:
+    with db.transaction() as session:
+        followup = _load(session, followup_id)
+        require_may_act_on(settings, actor_id=actor_id, owner_id=followup.owner_id)
+        if followup.state == "done":
+            return _outcome(followup, changed=False)
+        followup.state, followup.done_at, followup.done_by = "done", now, actor_id
+        followup.remind_at = None
+        followup.version += 1
+        queries.log_change(
+            session,
+            actor_id=actor_id,
+            entity="followup",
+            entity_id=followup.id,
+            action="done",
+            before={"state": "open"},
+            after={"state": "done"},
+        )
+        return _outcome(followup, changed=True)
+
+
+def snooze_until(choice: SnoozeChoice, *, zone: ZoneInfo, now: datetime, hour: time) -> datetime:
+    """1 hour from now; tomorrow at the default hour; or next Monday at it — in `zone`."""
+    if choice == "1h":
+        return now + timedelta(hours=1)
+    today = now.astimezone(zone).date()
+    if choice == "tomorrow":
+        day = today + timedelta(days=1)
+    else:
+        day = today + timedelta(days=7 - today.weekday())
+    local = datetime.combine(day, hour, tzinfo=zone)
+    return local.astimezone(now.tzinfo)
+
+
+def snooze(
+    db: Database,
+    settings: Settings,
+    *,
+    followup_id: int,
+    actor_id: str,
+    until: datetime,
+) -> Outcome:
+    with db.transaction() as session:
+        followup = _load(session, followup_id)
+        require_may_act_on(settings, actor_id=actor_id, owner_id=followup.owner_id)
+        if followup.state != "open" or followup.next_at == until:
+            return _outcome(followup, changed=False)
+        before = followup.next_at.isoformat()
+        followup.next_at, followup.remind_at, followup.escalated = until, until, False
+        followup.version += 1
+        queries.log_change(
+            session,
+            actor_id=actor_id,
+            entity="followup",
+            entity_id=followup.id,
+            action="snooze",
+            before={"next_at": before},
+            after={"next_at": until.isoformat()},
+        )
+        return _outcome(followup, changed=True)
+
+
+def reassign(
+    db: Database,
+    settings: Settings,
+    *,
+    followup_id: int,
+    actor_id: str,
+    new_owner_id: str,
+    now: datetime,
+) -> Outcome:
+    """Give the customer and this follow-up to someone else; a due item is reminded to them."""
+    with db.transaction() as session:
+        followup = _load(session, followup_id)
+        require_may_act_on(settings, actor_id=actor_id, owner_id=followup.owner_id)
+        previous = followup.owner_id
+        if followup.state != "open" or previous == new_owner_id:
+            return _outcome(followup, changed=False)
+        customer = followup.customer
+        followup.owner_id = new_owner_id
+        followup.version += 1
+        followup.escalated = False
+        if followup.next_at <= now:
+            followup.remind_at = now  # the new owner gets their own reminder at the next sweep
+        logged_customer = customer.owner_id == previous
+        if logged_customer:
+            customer.owner_id = new_owner_id
+            customer.version += 1
+        for entity, entity_id in [("followup", followup.id)] + (
+            [("customer", customer.id)] if logged_customer else []
+        ):
+            queries.log_change(
+                session,
+                actor_id=actor_id,
+                entity=entity,
+                entity_id=entity_id,
+                action="reassign",
+                before={"owner_id": previous},
+                after={"owner_id": new_owner_id},
+            )
+        return _outcome(followup, changed=True, previous_owner=previous)

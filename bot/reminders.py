@@ -1,0 +1,302 @@
+"""Reminder delivery: find due follow-ups in the database, DM their owners, record the outcome.
+
+The database is the only schedule. A sweep claims due rows with a lease, sends, and records each
+delivery under a unique key (follow-up, due time, kind, recipient); nothing is marked delivered
+unless Slack answered ok. A sweep that dies mid-way leaves leases that run out, and the next
+sweep sends what was never confirmed.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import groupby
+from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.settings import Settings
+from bot.users import UserDirectory
+from storage import reminders as store
+from storage.db import Database
+from storage.models import FollowUp, ReminderDelivery
+
+logger = logging.getLogger(__name__)
+
+# Slack errors that no retry will fix: the person or conversation is gone or closed to the bot.
+PERMANENT_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "users_not_found",
+        "account_inactive",
+        "user_disabled",
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "cannot_dm_bot",
+        "invalid_user",
+        "user_is_restricted",
+    }
+)
+CLAIM_BATCH = 100
+Outcome = Literal["sent", "retry", "undeliverable"]
+MAX_BACKOFF = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class ReminderItem:
+    """What a reminder DM shows about one follow-up."""
+
+    followup_id: int
+    owner_id: str
+    customer_name: str
+    company: str
+    summary: str
+    feedback: str
+    next_action: str
+    due_at: datetime
+
+    @classmethod
+    def of(cls, followup: FollowUp) -> ReminderItem:
+        return cls(
+            followup_id=followup.id,
+            owner_id=followup.owner_id,
+            customer_name=followup.customer.name,
+            company=followup.customer.company,
+            summary=followup.summary,
+            feedback=followup.feedback,
+            next_action=followup.next_action,
+            due_at=followup.next_at,
+        )
+
+
+Message = dict[str, Any]
+
+
+class ReminderMessages(Protocol):
+    """Renders reminder DMs (Block Kit lives in handlers/; the app factory wires it in)."""
+
+    digest_page_size: int
+
+    def due(self, item: ReminderItem, zone: ZoneInfo, now: datetime) -> Message: ...
+
+    def digest(
+        self, items: Sequence[ReminderItem], zone: ZoneInfo, now: datetime, *, total: int
+    ) -> Message: ...
+
+    def escalation(self, item: ReminderItem, zone: ZoneInfo, now: datetime) -> Message: ...
+
+    def manager_escalation(self, item: ReminderItem, zone: ZoneInfo, now: datetime) -> Message: ...
+
+
+@dataclass
+class SweepReport:
+    sent: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    undeliverable: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return (
+            [f"sent: {line}" for line in self.sent]
+            + [f"will retry: {line}" for line in self.retrying]
+            + [f"undeliverable: {line}" for line in self.undeliverable]
+        )
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4 … minutes after each failed try, at most an hour."""
+    return min(timedelta(minutes=2 ** min(attempts, 10)), MAX_BACKOFF)
+
+
+def _describe(item: ReminderItem) -> str:
+    return f"follow-up {item.followup_id} ({item.customer_name} · {item.company}) → {item.owner_id}"
+
+
+def _slack_error(error: Exception) -> str:
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error") or "unknown_error")
+    return error.__class__.__name__
+
+
+class ReminderService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        client: WebClient,
+        users: UserDirectory,
+        settings: Settings,
+        messages: ReminderMessages,
+    ) -> None:
+        self._db = db
+        self._client = client
+        self._users = users
+        self._settings = settings
+        self._messages = messages
+
+    # --- the sweep ----------------------------------------------------------------------------
+
+    def sweep(self, now: datetime) -> SweepReport:
+        report = SweepReport()
+        token = str(uuid.uuid4())
+        lease_until = now + timedelta(seconds=self._settings.remind_lease_seconds)
+        while self._deliver_batch(
+            lambda session: store.claim_due_reminders(
+                session, now=now, lease_until=lease_until, token=token, limit=CLAIM_BATCH
+            ),
+            lambda owner, items: self._remind_owner(owner, items, token, now, report),
+        ):
+            pass
+        overdue_before = now - timedelta(hours=self._settings.escalate_after_hours)
+        while self._deliver_batch(
+            lambda session: store.claim_due_escalations(
+                session,
+                overdue_before=overdue_before,
+                now=now,
+                lease_until=lease_until,
+                token=token,
+                limit=CLAIM_BATCH,
+            ),
+            lambda owner, items: self._escalate(items, token, now, report),
+        ):
+            pass
+        return report
+
+    def preview(self, now: datetime) -> list[str]:
+        with self._db.reader() as session:
+            due = store.due_without_claiming(session, now=now, limit=10_000)
+            return [_describe(ReminderItem.of(followup)) for followup in due]
+
+    def _deliver_batch(
+        self,
+        claim: Callable[[Any], Sequence[FollowUp]],
+        deliver: Callable[[str, list[ReminderItem]], None],
+    ) -> bool:
+        """Claim one batch and deliver it owner by owner; False when nothing was left."""
+        with self._db.transaction() as session:
+            items = [ReminderItem.of(followup) for followup in claim(session)]
+        for owner_id, owned in groupby(items, key=lambda item: item.owner_id):
+            deliver(owner_id, list(owned))
+        return len(items) == CLAIM_BATCH
+
+    # --- due reminders ------------------------------------------------------------------------
+
+    def _remind_owner(
+        self,
+        owner_id: str,
+        items: list[ReminderItem],
+        token: str,
+        now: datetime,
+        report: SweepReport,
+    ) -> None:
+        zone = self._users.zone(owner_id)
+        if len(items) > self._settings.remind_digest_over:
+            size = self._messages.digest_page_size
+            for start in range(0, len(items), size):
+                page = items[start : start + size]
+                message = self._messages.digest(page, zone, now, total=len(items))
+                self._post(owner_id, message, page, "due", token, now, report)
+            return
+        for item in items:
+            message = self._messages.due(item, zone, now)
+            self._post(owner_id, message, [item], "due", token, now, report)
+
+    def _post(
+        self,
+        recipient_id: str,
+        message: Message,
+        items: list[ReminderItem],
+        kind: str,
+        token: str,
+        now: datetime,
+        report: SweepReport,
+    ) -> Outcome:
+        """Send one DM about `items`; settle or reschedule each according to Slack's answer."""
+        try:
+            channel_id = self._users.dm_channel(recipient_id)
+            response = self._client.chat_postMessage(channel=channel_id, **message)
+        except Exception as error:  # any failure must reschedule, never drop the reminder
+            return self._failed(items, kind, recipient_id, _slack_error(error), token, now, report)
+        with self._db.transaction() as session:
+            for item in items:
+                recorded = store.record_delivery(
+                    session,
+                    ReminderDelivery(
+                        followup_id=item.followup_id,
+                        due_at=item.due_at,
+                        kind=kind,
+                        recipient_id=recipient_id,
+                        status="sent",
+                        channel_id=str(response.get("channel") or channel_id),
+                        message_ts=str(response.get("ts") or ""),
+                        at=now,
+                    ),
+                )
+                if not recorded:
+                    logger.warning("duplicate %s DM for follow-up %s", kind, item.followup_id)
+                if kind == "due":
+                    store.finish_reminder(session, item.followup_id, token)
+                report.sent.append(f"{kind} {_describe(item)}")
+        return "sent"
+
+    def _failed(
+        self,
+        items: list[ReminderItem],
+        kind: str,
+        recipient_id: str,
+        error: str,
+        token: str,
+        now: datetime,
+        report: SweepReport,
+    ) -> Outcome:
+        permanent = error in PERMANENT_ERRORS
+        with self._db.transaction() as session:
+            for item in items:
+                line = f"{kind} {_describe(item)}: {error}"
+                if permanent:
+                    logger.warning("undeliverable %s", line)
+                    store.record_delivery(
+                        session,
+                        ReminderDelivery(
+                            followup_id=item.followup_id,
+                            due_at=item.due_at,
+                            kind=kind,
+                            recipient_id=recipient_id,
+                            status="undeliverable",
+                            error=error[:200],
+                            at=now,
+                        ),
+                    )
+                    if kind == "due":
+                        store.finish_reminder(session, item.followup_id, token)
+                    report.undeliverable.append(line)
+                    continue
+                report.retrying.append(line)
+                if kind == "due":
+                    attempts = store.attempts(session, item.followup_id)
+                    store.retry_later(session, item.followup_id, token, now + backoff(attempts))
+                # An escalation keeps its lease: it is tried again once the lease runs out.
+        return "undeliverable" if permanent else "retry"
+
+    # --- escalation ---------------------------------------------------------------------------
+
+    def _escalate(
+        self, items: list[ReminderItem], token: str, now: datetime, report: SweepReport
+    ) -> None:
+        for item in items:
+            owner_zone = self._users.zone(item.owner_id)
+            message = self._messages.escalation(item, owner_zone, now)
+            outcome = self._post(item.owner_id, message, [item], "escalation", token, now, report)
+            if outcome == "retry":
+                continue
+            for manager_id in sorted(self._settings.admins - {item.owner_id}):
+                zone = self._users.zone(manager_id)
+                note = self._messages.manager_escalation(item, zone, now)
+                self._post(manager_id, note, [item], "escalation_manager", token, now, report)
+            with self._db.transaction() as session:
+                store.finish_escalation(session, item.followup_id, token)

@@ -1,0 +1,242 @@
+"""The buttons on reminder DMs: Done, Log next, Snooze, Reassign.
+
+Each click is checked on the server (only the owner or an admin may act), and afterwards the
+message is updated in place so the item's buttons can't be pressed again by mistake.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import followup_actions as actions
+from bot.followup_actions import SNOOZE_CHOICES, SnoozeChoice, UnknownFollowupError
+from bot.followups import find_customer_by_id
+from bot.permissions import SLACK_USER_ID, NotAllowedError
+from bot.services import Services, services_from
+from bot.timefmt import describe_moment, local_label
+from handlers.modal import open_followup_modal, prefill_from
+from handlers.reminder_blocks import (
+    DONE,
+    LOG_NEXT,
+    REASSIGN,
+    SNOOZE,
+    followup_id_from_block,
+    reassigned_notice,
+    replace_item_actions,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def register(app: App) -> None:
+    app.action(DONE)(on_done)
+    app.action(LOG_NEXT)(on_log_next)
+    app.action(SNOOZE)(on_snooze)
+    app.action(REASSIGN)(on_reassign)
+
+
+def _first_action(body: dict[str, Any]) -> dict[str, Any]:
+    found = body.get("actions")
+    first = found[0] if isinstance(found, list) and found else None
+    return first if isinstance(first, dict) else {}
+
+
+def _actor(body: dict[str, Any]) -> str:
+    user = body.get("user")
+    return str(user.get("id") or "") if isinstance(user, dict) else ""
+
+
+def _followup_id(action: dict[str, Any]) -> int | None:
+    """From the button's value, else from the actions block's id ("fu:<id>")."""
+    value = action.get("value")
+    if isinstance(value, str) and value.isdigit() and len(value) < 19:
+        return int(value)
+    return followup_id_from_block(action.get("block_id"))
+
+
+def _part(body: dict[str, Any], key: str) -> dict[str, Any]:
+    value = body.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _update_message(client: WebClient, body: dict[str, Any], followup_id: int, note: str) -> None:
+    container, message = _part(body, "container"), _part(body, "message")
+    channel, ts = container.get("channel_id"), container.get("message_ts")
+    blocks = message.get("blocks")
+    if not (channel and ts and isinstance(blocks, list)):
+        return
+    try:
+        client.chat_update(
+            channel=channel,
+            ts=ts,
+            text=str(message.get("text") or note),
+            blocks=replace_item_actions(blocks, followup_id, note),
+        )
+    except SlackApiError as error:
+        logger.warning("chat.update after a reminder action failed: %s", error.response["error"])
+
+
+def _refuse(respond: Respond, text: str) -> None:
+    respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def _run(
+    body: dict[str, Any],
+    client: WebClient,
+    respond: Respond,
+    followup_id: int | None,
+    act: Any,
+) -> None:
+    """Run one action with the shared refusals; `act` returns the note for the message."""
+    if followup_id is None:
+        _refuse(respond, "That button doesn't point at a follow-up any more.")
+        return
+    try:
+        note = act(followup_id)
+    except UnknownFollowupError:
+        _refuse(respond, "That follow-up no longer exists.")
+        return
+    except NotAllowedError as refused:
+        _refuse(
+            respond,
+            f"This follow-up belongs to <@{refused.owner_id}> — "
+            "only they or an admin can act on it.",
+        )
+        return
+    if note:
+        _update_message(client, body, followup_id, note)
+
+
+def on_done(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
+) -> None:
+    ack()
+    services = services_from(context)
+    actor = _actor(body)
+
+    def act(followup_id: int) -> str:
+        now = services.clock()
+        outcome = actions.complete(
+            services.db, services.settings, followup_id=followup_id, actor_id=actor, now=now
+        )
+        zone = services.users.zone(actor)
+        return (
+            f":white_check_mark: Done — marked by <@{actor}>, {local_label(now, zone, now)}"
+            if (outcome.changed)
+            else ":white_check_mark: Already done."
+        )
+
+    _run(body, client, respond, _followup_id(_first_action(body)), act)
+
+
+def _snooze_choice(action: dict[str, Any]) -> tuple[int | None, SnoozeChoice | None]:
+    selected = action.get("selected_option")
+    value = selected.get("value") if isinstance(selected, dict) else None
+    if not isinstance(value, str) or ":" not in value:
+        return None, None
+    raw_id, raw_choice = value.split(":", 1)
+    choice = next((c for c in SNOOZE_CHOICES if c == raw_choice), None)
+    return (int(raw_id) if raw_id.isdigit() and len(raw_id) < 19 else None), choice
+
+
+def on_snooze(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
+) -> None:
+    ack()
+    services = services_from(context)
+    actor = _actor(body)
+    followup_id, choice = _snooze_choice(_first_action(body))
+    if choice is None:
+        _refuse(respond, "Pick one of the snooze options.")
+        return
+
+    def act(target: int) -> str:
+        now = services.clock()
+        owner_zone = services.users.zone(actions.peek(services.db, target).owner_id)
+        until = actions.snooze_until(
+            choice, zone=owner_zone, now=now, hour=services.settings.default_remind_hour
+        )
+        actions.snooze(
+            services.db, services.settings, followup_id=target, actor_id=actor, until=until
+        )
+        return f":zzz: Snoozed by <@{actor}> until {describe_moment(until, owner_zone, now)}"
+
+    _run(body, client, respond, followup_id, act)
+
+
+def on_reassign(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
+) -> None:
+    ack()
+    services = services_from(context)
+    actor = _actor(body)
+    action = _first_action(body)
+    new_owner = action.get("selected_user")
+    if not isinstance(new_owner, str) or not SLACK_USER_ID.match(new_owner):
+        _refuse(respond, "Pick the person to hand this follow-up to.")
+        return
+
+    def act(followup_id: int) -> str:
+        now = services.clock()
+        outcome = actions.reassign(
+            services.db,
+            services.settings,
+            followup_id=followup_id,
+            actor_id=actor,
+            new_owner_id=new_owner,
+            now=now,
+        )
+        if outcome.changed:
+            _tell_new_owner(services, client, actor, new_owner, outcome)
+        return f":arrow_right: Reassigned by <@{actor}> to <@{new_owner}>"
+
+    _run(body, client, respond, _followup_id(action), act)
+
+
+def _tell_new_owner(
+    services: Services, client: WebClient, actor: str, new_owner: str, outcome: actions.Outcome
+) -> None:
+    zone = services.users.zone(new_owner)
+    notice = reassigned_notice(
+        actor_id=actor,
+        customer_name=outcome.customer_name,
+        company=outcome.company,
+        next_when=describe_moment(outcome.next_at, zone, services.clock()),
+    )
+    try:
+        client.chat_postMessage(channel=services.users.dm_channel(new_owner), **notice)
+    except SlackApiError as error:
+        logger.warning("couldn't tell %s about a reassignment: %s", new_owner, error)
+
+
+def on_log_next(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
+) -> None:
+    ack()
+    services = services_from(context)
+    actor = _actor(body)
+    trigger_id = str(body.get("trigger_id") or "")
+
+    def act(followup_id: int) -> str:
+        customer_id = actions.peek(services.db, followup_id).customer_id
+        snapshot = find_customer_by_id(services.db, customer_id)
+        container = _part(body, "container")
+        opened = open_followup_modal(
+            services,
+            client,
+            trigger_id=trigger_id,
+            user_id=actor,
+            channel_id=container.get("channel_id"),
+            prefill=prefill_from(snapshot, ""),
+        )
+        if not opened:
+            _refuse(respond, "Couldn't open the form just now — please press the button again.")
+            return ""
+        return f":memo: <@{actor}> is logging the next follow-up (this one closes when it's saved)"
+
+    _run(body, client, respond, _followup_id(_first_action(body)), act)
