@@ -42,12 +42,30 @@ def make_web_client(settings: Settings) -> WebClient:
     return client
 
 
+def make_lookup_client(settings: Settings) -> WebClient:
+    """For users.info while a rep waits on Slack's 3-second clock: a short timeout and no
+    retries; on failure the cached or default time zone is used instead."""
+    client = WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url or WebClient.BASE_URL,
+        timeout=2,
+    )
+    client.retry_handlers.clear()
+    return client
+
+
 def create_app(
     settings: Settings, *, db: Database | None = None, clock: Clock = system_clock
 ) -> tuple[App, Services]:
     client = make_web_client(settings)
     database = db or Database(settings.database_url)
-    users = UserDirectory(database, client, default_zone=settings.zone, clock=clock)
+    users = UserDirectory(
+        database,
+        client,
+        default_zone=settings.zone,
+        clock=clock,
+        lookup_client=make_lookup_client(settings),
+    )
     services = Services(
         settings=settings,
         db=database,

@@ -129,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BoltError, SlackApiError, SlackClientError) as error:
         print(f"followup-bot: couldn't connect to Slack: {error}", file=sys.stderr)
         return EXIT_RUNTIME
+    except OSError as error:
+        # Unreachable Slack API, a port already in use, an address that can't be bound.
+        print(f"followup-bot: {error.__class__.__name__}: {error}", file=sys.stderr)
+        return EXIT_RUNTIME
     except KeyboardInterrupt:
         return 0
 

@@ -243,18 +243,16 @@ def record_followup(
     `submission_key` makes a repeated submission of the same modal a no-op that returns the first
     result: Slack clients retry, and people double-click.
     """
-    try:
-        with db.transaction() as session:
-            return _record(session, entry, author_id=author_id, submission_key=submission_key)
-    except IntegrityError:
-        if submission_key is None:
-            raise
-        # Two deliveries of one submission raced; the other one committed first.
-        with db.reader() as session:
-            existing = queries.find_followup_by_submission(session, submission_key)
-            if existing is None:
+    for attempt in range(2):
+        try:
+            with db.transaction() as session:
+                return _record(session, entry, author_id=author_id, submission_key=submission_key)
+        except IntegrityError:
+            # Another save committed first: the same submission delivered twice, or someone
+            # creating the same customer. Running again finds what they stored.
+            if attempt == 1:
                 raise
-            return Recorded(existing.customer, existing, False, already_recorded=True)
+    raise AssertionError("unreachable")
 
 
 def _record(
@@ -265,7 +263,7 @@ def _record(
         if existing is not None:
             return Recorded(existing.customer, existing, False, already_recorded=True)
     customer = queries.find_customer_by_contact(
-        session, phone_e164=entry.phone_e164, email=entry.email
+        session, phone_e164=entry.phone_e164, email=entry.email, lock=True
     )
     created = customer is None
     if customer is None:
@@ -355,14 +353,23 @@ def _update_customer(
 ) -> None:
     """Apply what this entry says about the customer; log exactly the fields that changed.
 
-    A blank phone or email in the form means "not given this time", never "erase it".
+    A blank phone or email in the form means "not given this time", never "erase it"; an email
+    that belongs to another customer stays theirs. Ownership is not changed by logging a
+    follow-up — only by an explicit reassign — so nobody takes over a colleague's customer by
+    leaving the owner picker at its default.
     """
+    email = entry.email or customer.email
+    if (
+        email
+        and email != customer.email
+        and queries.email_taken_by_other(session, email, customer.id)
+    ):
+        email = customer.email
     wanted = {
         "name": entry.customer_name,
         "company": entry.company,
         "phone_e164": entry.phone_e164 or customer.phone_e164,
-        "email": entry.email or customer.email,
-        "owner_id": entry.owner_id,
+        "email": email,
         "status": entry.status,
     }
     before = {k: getattr(customer, k) for k, v in wanted.items() if getattr(customer, k) != v}

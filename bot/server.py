@@ -7,6 +7,7 @@ same code path Slack's own examples deploy.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 from collections.abc import Iterable
@@ -66,8 +67,11 @@ def stop_http_server(server: Any) -> None:
     The close runs inside the server's own loop (woken through its trigger pipe), so the loop
     exits at once instead of at its next one-second poll.
     """
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-    server.task_dispatcher.shutdown()
+    # OSError: the loop ran the close before the wake-up byte was written — already stopping.
+    with contextlib.suppress(OSError):
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    # Requests in flight finish (a submission may wait on the database); queued ones too.
+    server.task_dispatcher.shutdown(cancel_pending=False, timeout=30)
 
 
 def serve_http(app: App, settings: Settings) -> None:

@@ -107,6 +107,14 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
     @field_validator("admin_user_ids")
     @classmethod
     def _user_id_list(cls, value: str) -> str:

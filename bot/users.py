@@ -47,9 +47,11 @@ class UserDirectory:
         *,
         default_zone: ZoneInfo,
         clock: Callable[[], datetime],
+        lookup_client: WebClient | None = None,
     ) -> None:
         self._db = db
         self._client = client
+        self._lookup_client = lookup_client or client
         self._default_zone = default_zone
         self._clock = clock
 
@@ -90,8 +92,8 @@ class UserDirectory:
 
     def _fetch(self, user_id: str) -> UserPrefs | None:
         try:
-            response = self._client.users_info(user=user_id, include_locale=True)
-        except (SlackApiError, SlackClientError) as error:
+            response = self._lookup_client.users_info(user=user_id, include_locale=True)
+        except (SlackApiError, SlackClientError, OSError) as error:
             logger.warning("users.info failed for %s: %s", user_id, error)
             return None
         user = response.get("user") or {}

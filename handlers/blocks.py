@@ -265,8 +265,8 @@ def confirmation_message(confirmation: Confirmation) -> dict[str, Any]:
     )
     context = f"Owner: <@{confirmation.owner_id}>"
     text = (
-        f"Logged a follow-up with {confirmation.customer_name} ({confirmation.company}). "
-        f"Next contact: {confirmation.next_when}."
+        f"Logged a follow-up with {escape(confirmation.customer_name)} "
+        f"({escape(confirmation.company)}). Next contact: {confirmation.next_when}."
     )
     return {
         "text": text,

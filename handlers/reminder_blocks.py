@@ -41,6 +41,10 @@ def _who(item: ReminderItem) -> str:
     return f"*{escape(item.customer_name)}* · {escape(item.company)}"
 
 
+def _plain_who(item: ReminderItem) -> str:
+    return f"{escape(item.customer_name)} ({escape(item.company)})"
+
+
 def item_actions(followup_id: int) -> dict[str, Any]:
     value = str(followup_id)
     return {
@@ -89,7 +93,7 @@ class ReminderBlocks:
         when = describe_moment(item.due_at, zone, now)
         headline = f":bell: Follow up with {_who(item)} — due {when}"
         return {
-            "text": f"Follow-up due: {item.customer_name} ({item.company}) — {when}",
+            "text": f"Follow-up due: {_plain_who(item)} — {when}",
             "blocks": [
                 {"type": "section", "text": mrkdwn(headline)},
                 _details(item),
@@ -123,7 +127,7 @@ class ReminderBlocks:
             "Please follow up today, snooze it to a real date, or hand it over."
         )
         return {
-            "text": f"Overdue follow-up: {item.customer_name} ({item.company}), due {when}",
+            "text": f"Overdue: {escape(item.customer_name)} ({escape(item.company)}), due {when}",
             "blocks": [
                 {"type": "section", "text": mrkdwn(headline)},
                 _details(item),
@@ -140,7 +144,7 @@ class ReminderBlocks:
             f"(due {when}). Next step: {escape(_clip(item.next_action))}"
         )
         return {
-            "text": f"Overdue follow-up for {item.customer_name} ({item.company})",
+            "text": f"Overdue follow-up for {escape(item.customer_name)} ({escape(item.company)})",
             "blocks": [{"type": "section", "text": mrkdwn(text)}],
         }
 
@@ -153,7 +157,7 @@ def reassigned_notice(
         f"to you. Next contact: {next_when}."
     )
     return {
-        "text": f"{customer_name} ({company}) was handed to you",
+        "text": f"{escape(customer_name)} ({escape(company)}) was handed to you",
         "blocks": [{"type": "section", "text": mrkdwn(text)}],
     }
 

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.followups import FormContext, FormError, record_followup, validate_followup
+from bot.permissions import SLACK_USER_ID
 from bot.services import Services, services_from
 from bot.timefmt import describe_moment
 from handlers.blocks import FOLLOWUP_CALLBACK, Confirmation, ModalMetadata, confirmation_message
@@ -35,6 +36,11 @@ def handle_followup_submission(
 ) -> None:
     services = services_from(context)
     user_id = _user_id(body)
+    if not SLACK_USER_ID.match(user_id):
+        # Slack always says who submitted; without it nothing can be attributed, so save nothing.
+        logger.warning("view_submission without a valid user id; ignored")
+        ack(response_action="errors", errors={"customer_name": SAVE_FAILED})
+        return
     prefs = services.users.prefs(user_id)
     now = services.clock()
     form_context = FormContext(
@@ -61,6 +67,8 @@ def handle_followup_submission(
         ack(response_action="errors", errors={"customer_name": SAVE_FAILED})
         return
     ack()
+    if recorded.already_recorded:
+        return  # the first delivery of this submission already confirmed it
     message = confirmation_message(
         Confirmation(
             customer_name=recorded.customer.name,

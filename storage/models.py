@@ -91,13 +91,29 @@ class Customer(Base):
         CheckConstraint(_in_set("status", STATUSES), name="status_known"),
         CheckConstraint("phone_e164 IS NOT NULL OR email IS NOT NULL", name="has_contact"),
         Index("ix_customers_owner_id_status", "owner_id", "status"),
+        # One customer per phone and per email: two reps saving the same new customer at once
+        # get one row, the second save finding the first.
+        Index(
+            "uq_customers_phone_e164",
+            "phone_e164",
+            unique=True,
+            sqlite_where=text("phone_e164 IS NOT NULL"),
+            postgresql_where=text("phone_e164 IS NOT NULL"),
+        ),
+        Index(
+            "uq_customers_email",
+            "email",
+            unique=True,
+            sqlite_where=text("email IS NOT NULL"),
+            postgresql_where=text("email IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     company: Mapped[str] = mapped_column(String(200))
-    phone_e164: Mapped[str | None] = mapped_column(String(20), index=True)
-    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    phone_e164: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(320))
     owner_id: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer, default=1)

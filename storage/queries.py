@@ -15,23 +15,29 @@ from storage.models import ChangeLog, Customer, FollowUp, SlackUser
 
 
 def find_customer_by_contact(
-    session: Session, *, phone_e164: str | None, email: str | None
+    session: Session, *, phone_e164: str | None, email: str | None, lock: bool = False
 ) -> Customer | None:
     """The customer with this exact phone, else this exact email: the strongest identity we have.
 
     Phone wins over email because reps share company mailboxes more often than mobile numbers.
+    With `lock`, the row stays locked until the transaction ends (PostgreSQL; SQLite writers
+    are already serialised), so two saves for one customer can't interleave.
     """
-    if phone_e164:
-        by_phone = session.scalars(
-            select(Customer).where(Customer.phone_e164 == phone_e164).order_by(Customer.id).limit(1)
-        ).first()
-        if by_phone is not None:
-            return by_phone
-    if email:
-        return session.scalars(
-            select(Customer).where(Customer.email == email).order_by(Customer.id).limit(1)
-        ).first()
+    for column, value in ((Customer.phone_e164, phone_e164), (Customer.email, email)):
+        if not value:
+            continue
+        query = select(Customer).where(column == value).limit(1)
+        found = session.scalars(query.with_for_update() if lock else query).first()
+        if found is not None:
+            return found
     return None
+
+
+def email_taken_by_other(session: Session, email: str, customer_id: int) -> bool:
+    other = session.scalar(
+        select(Customer.id).where(Customer.email == email, Customer.id != customer_id).limit(1)
+    )
+    return other is not None
 
 
 def find_customers_named(session: Session, name: str, *, limit: int = 5) -> Sequence[Customer]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from bot.app import create_app
 from bot.server import make_http_server, stop_http_server
@@ -61,6 +62,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_url() -> Iterator[str]:
     external = os.environ.get("FOLLOWUP_TEST_POSTGRES_URL")
     if external:
+        # The tests empty every table between tests: refuse anything not named as a test database.
+        if "test" not in (make_url(external).database or ""):
+            pytest.fail("FOLLOWUP_TEST_POSTGRES_URL must name a database containing 'test'")
         upgrade(external)
         yield external
         return

@@ -4,6 +4,7 @@ real migrations, SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -118,7 +119,11 @@ def test_help_answers_ephemerally_without_opening_a_modal(bot: Bot) -> None:
     response = bot.requests.command("help", user_id=REP)
     assert response.status == 200
     assert "/followup" in response.json()["text"]
-    assert bot.slack.calls_to("views.open") == []
+    # A later command's modal is the first one opened: help opened none, even after its ack.
+    bot.open_modal(user_id=REP_NY)
+    (only,) = bot.slack.calls_to("views.open")
+    assert only.args["view"]["callback_id"] == "followup_modal"
+    assert "America/New_York" in str(only.args["view"])
 
 
 # --- a valid submission ----------------------------------------------------------------------
@@ -330,7 +335,7 @@ def test_contact_time_in_the_future_is_rejected(bot: Bot) -> None:
 
 def test_select_value_the_form_never_offered_is_rejected(bot: Bot) -> None:
     # Forge a status outside the fixed set, as a hostile client could.
-    payload = view_submission(bot.open_modal(), good_values())
+    payload = view_submission(bot.open_modal(), good_values(), user_id=REP)
     state = payload["view"]["state"]["values"]
     state["status"]["status"]["selected_option"] = {
         "text": {"type": "plain_text", "text": "Hot"},
@@ -360,9 +365,52 @@ def test_stale_signed_request_is_rejected(bot: Bot) -> None:
     assert response.status == 401
 
 
+def test_submission_without_a_user_saves_nothing(bot: Bot) -> None:
+    payload = view_submission(bot.open_modal(), good_values(), user_id=REP)
+    del payload["user"]
+    response = bot.requests.interactive(payload)
+    assert response.status == 200
+    assert response.json()["response_action"] == "errors"
+    assert count(bot, FollowUp) == 0
+
+
+def test_customer_text_cannot_ping_a_channel_through_the_confirmation(bot: Bot) -> None:
+    bot.submit(bot.open_modal(), good_values(customer_name="<!channel> Wang", company="<!here>"))
+    (call,) = bot.slack.wait_for("chat.postEphemeral")
+    assert "<!channel>" not in call.args["text"]
+    assert "<!channel>" not in str(call.args["blocks"])
+    assert "&lt;!channel&gt; Wang" in call.args["text"]
+
+
 def test_wrongly_signed_request_is_rejected(bot: Bot) -> None:
     body = b"command=%2Ffollowup&text=&user_id=U0REP0001&trigger_id=1.2.3"
     response = bot.requests.send(
         body, content_type="application/x-www-form-urlencoded", signature="v0=" + "0" * 64
     )
     assert response.status == 401
+
+
+def test_concurrent_saves_of_one_new_customer_make_one_customer_and_one_open_followup(
+    bot: Bot,
+) -> None:
+    views = [bot.open_modal() for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(lambda view: bot.submit(view, good_values()), views))
+
+    assert all(r.body in (b"", b"{}") for r in responses), [r.text for r in responses]
+    assert count(bot, Customer) == 1
+    assert count(bot, FollowUp) == 4
+    with bot.db.reader() as session:
+        open_rows = session.scalar(
+            select(func.count()).select_from(FollowUp).where(FollowUp.state == "open")
+        )
+    assert open_rows == 1
+
+
+def test_logging_for_a_colleagues_customer_does_not_take_it_over(bot: Bot) -> None:
+    bot.submit(bot.open_modal(user_id=COLLEAGUE), good_values(owner=COLLEAGUE), user_id=COLLEAGUE)
+    bot.submit(bot.open_modal(), good_values(summary="Demoed the SSO setup to their IT lead."))
+
+    with bot.db.reader() as session:
+        customer = session.scalars(select(Customer)).one()
+        assert customer.owner_id == COLLEAGUE

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 
 from alembic import context
+from sqlalchemy import text
 
 from storage.db import make_engine, normalize_database_url
 from storage.models import Base
 
 config = context.config
+# Any fixed number; it names this app's migration lock among the server's advisory locks.
+LOCK_KEY = 7_261_540_117
 target_metadata = Base.metadata
 
 
@@ -45,6 +48,10 @@ def run_migrations_online() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Several instances may start together; let one migrate while the others wait,
+                # then find nothing left to do.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
             context.run_migrations()
     engine.dispose()
 
