@@ -130,6 +130,9 @@ class FollowUp(Base):
         CheckConstraint(_in_set("method", METHODS), name="method_known"),
         CheckConstraint(_in_set("status_after", STATUSES), name="status_after_known"),
         CheckConstraint(_in_set("state", FOLLOWUP_STATES), name="state_known"),
+        # Only open follow-ups wait for a reminder: the sweep relies on this to read remind_at
+        # alone, through its small partial index.
+        CheckConstraint("state = 'open' OR remind_at IS NULL", name="remind_only_open"),
         Index("ix_followups_state_next_at", "state", "next_at"),
         Index("ix_followups_owner_id_state_next_at", "owner_id", "state", "next_at"),
         # Only rows still waiting for a reminder are indexed, so the sweep stays fast however many
