@@ -117,6 +117,20 @@ def _describe(item: ReminderItem) -> str:
     return f"follow-up {item.followup_id} ({item.customer_name} · {item.company}) → {item.owner_id}"
 
 
+def _delivery(
+    item: ReminderItem, kind: str, recipient_id: str, now: datetime, **outcome: str
+) -> ReminderDelivery:
+    """The record of one DM (or of why it couldn't be sent) about one item's due time."""
+    return ReminderDelivery(
+        followup_id=item.followup_id,
+        due_at=item.due_at,
+        kind=kind,
+        recipient_id=recipient_id,
+        at=now,
+        **outcome,
+    )
+
+
 def _slack_error(error: Exception) -> str:
     if isinstance(error, SlackApiError):
         return str(error.response.get("error") or "unknown_error")
@@ -226,15 +240,14 @@ class ReminderService:
             for item in items:
                 recorded = store.record_delivery(
                     session,
-                    ReminderDelivery(
-                        followup_id=item.followup_id,
-                        due_at=item.due_at,
-                        kind=kind,
-                        recipient_id=recipient_id,
+                    _delivery(
+                        item,
+                        kind,
+                        recipient_id,
+                        now,
                         status="sent",
                         channel_id=str(response.get("channel") or channel_id),
                         message_ts=str(response.get("ts") or ""),
-                        at=now,
                     ),
                 )
                 if not recorded:
@@ -262,14 +275,8 @@ class ReminderService:
                     logger.warning("undeliverable %s", line)
                     store.record_delivery(
                         session,
-                        ReminderDelivery(
-                            followup_id=item.followup_id,
-                            due_at=item.due_at,
-                            kind=kind,
-                            recipient_id=recipient_id,
-                            status="undeliverable",
-                            error=error[:200],
-                            at=now,
+                        _delivery(
+                            item, kind, recipient_id, now, status="undeliverable", error=error[:200]
                         ),
                     )
                     if kind == "due":
