@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot.followups import close_followup
 from bot.permissions import require_may_act_on
 from bot.settings import Settings
 from storage import queries
 from storage.db import Database
-from storage.models import FollowUp
+from storage.models import Customer, FollowUp
 
 SnoozeChoice = Literal["1h", "tomorrow", "monday"]
 SNOOZE_CHOICES: Final[tuple[SnoozeChoice, ...]] = ("1h", "tomorrow", "monday")
@@ -73,18 +74,7 @@ def complete(
         require_may_act_on(settings, actor_id=actor_id, owner_id=followup.owner_id)
         if followup.state == "done":
             return _outcome(followup, changed=False)
-        followup.state, followup.done_at, followup.done_by = "done", now, actor_id
-        followup.remind_at = None
-        followup.version += 1
-        queries.log_change(
-            session,
-            actor_id=actor_id,
-            entity="followup",
-            entity_id=followup.id,
-            action="done",
-            before={"state": "open"},
-            after={"state": "done"},
-        )
+        close_followup(session, followup, actor_id=actor_id, at=now, action="done")
         return _outcome(followup, changed=True)
 
 
@@ -116,12 +106,10 @@ def snooze(
             return _outcome(followup, changed=False)
         before = followup.next_at.isoformat()
         followup.next_at, followup.remind_at, followup.escalated = until, until, False
-        followup.version += 1
-        queries.log_change(
+        queries.record_change(
             session,
+            followup,
             actor_id=actor_id,
-            entity="followup",
-            entity_id=followup.id,
             action="snooze",
             before={"next_at": before},
             after={"next_at": until.isoformat()},
@@ -145,24 +133,18 @@ def reassign(
         previous = followup.owner_id
         if followup.state != "open" or previous == new_owner_id:
             return _outcome(followup, changed=False)
-        customer = followup.customer
-        followup.owner_id = new_owner_id
-        followup.version += 1
-        followup.escalated = False
+        followup.owner_id, followup.escalated = new_owner_id, False
         if followup.next_at <= now:
             followup.remind_at = now  # the new owner gets their own reminder at the next sweep
-        logged_customer = customer.owner_id == previous
-        if logged_customer:
-            customer.owner_id = new_owner_id
-            customer.version += 1
-        for entity, entity_id in [("followup", followup.id)] + (
-            [("customer", customer.id)] if logged_customer else []
-        ):
-            queries.log_change(
+        handed_over: list[Customer | FollowUp] = [followup]
+        if followup.customer.owner_id == previous:
+            followup.customer.owner_id = new_owner_id
+            handed_over.append(followup.customer)
+        for record in handed_over:
+            queries.record_change(
                 session,
+                record,
                 actor_id=actor_id,
-                entity=entity,
-                entity_id=entity_id,
                 action="reassign",
                 before={"owner_id": previous},
                 after={"owner_id": new_owner_id},

@@ -377,12 +377,10 @@ def _update_customer(
         return
     for field in before:
         setattr(customer, field, wanted[field])
-    customer.version += 1
-    queries.log_change(
+    queries.record_change(
         session,
+        customer,
         actor_id=author_id,
-        entity="customer",
-        entity_id=customer.id,
         action="update",
         before=before,
         after={field: wanted[field] for field in before},
@@ -398,20 +396,23 @@ def _close_superseded(
     just happened.
     """
     for followup in queries.open_followups_for_customer(session, customer.id):
-        followup.state = "done"
-        followup.remind_at = None
-        followup.done_at = contacted_at
-        followup.done_by = author_id
-        followup.version += 1
-        queries.log_change(
-            session,
-            actor_id=author_id,
-            entity="followup",
-            entity_id=followup.id,
-            action="superseded",
-            before={"state": "open"},
-            after={"state": "done"},
-        )
+        close_followup(session, followup, actor_id=author_id, at=contacted_at, action="superseded")
+
+
+def close_followup(
+    session: Session, followup: FollowUp, *, actor_id: str, at: datetime, action: str
+) -> None:
+    """Mark an open follow-up done, by whom and when; it will never be reminded again."""
+    followup.state, followup.done_at, followup.done_by = "done", at, actor_id
+    followup.remind_at = None
+    queries.record_change(
+        session,
+        followup,
+        actor_id=actor_id,
+        action=action,
+        before={"state": "open"},
+        after={"state": "done"},
+    )
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,28 @@ def log_change(
     return row
 
 
+def record_change(
+    session: Session,
+    record: Customer | FollowUp,
+    *,
+    actor_id: str,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    """Every edit of a customer or follow-up bumps its version and is logged — always both."""
+    record.version += 1
+    log_change(
+        session,
+        actor_id=actor_id,
+        entity="customer" if isinstance(record, Customer) else "followup",
+        entity_id=record.id,
+        action=action,
+        before=before,
+        after=after,
+    )
+
+
 def changes_for(session: Session, entity: str, entity_id: int) -> Sequence[ChangeLog]:
     return session.scalars(
         select(ChangeLog)
