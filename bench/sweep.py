@@ -27,7 +27,7 @@ OWNERS = 500
 CHUNK = 20_000
 
 
-def seed(db: Database, *, open_count: int, due: int) -> None:
+def seed(db: Database, *, open_count: int, due: int, owners: int = OWNERS) -> None:
     for start in range(0, open_count, CHUNK):
         rows = range(start, min(start + CHUNK, open_count))
         with db.transaction() as session:
@@ -39,7 +39,7 @@ def seed(db: Database, *, open_count: int, due: int) -> None:
                         "name": f"客户 {n}",
                         "company": f"Company {n % 5000}",
                         "phone_e164": f"+86138{n:08d}",
-                        "owner_id": f"U0OWNER{n % OWNERS:04d}",
+                        "owner_id": f"U0OWNER{n % owners:04d}",
                         "status": "interested",
                         "created_by": "U0SEED",
                     }
@@ -52,7 +52,7 @@ def seed(db: Database, *, open_count: int, due: int) -> None:
                     {
                         "customer_id": n + 1,
                         "author_id": "U0SEED",
-                        "owner_id": f"U0OWNER{n % OWNERS:04d}",
+                        "owner_id": f"U0OWNER{n % owners:04d}",
                         "contacted_at": NOW - timedelta(days=3),
                         "method": "phone",
                         "summary": "Quoted 200 seats at ¥80; comparing with Acme.",

@@ -16,9 +16,11 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.reminders import ReminderService
 from bot.services import SERVICES_KEY, Clock, Services, system_clock
 from bot.settings import Settings
+from bot.summary import SummaryService
 from bot.users import UserDirectory
 from handlers import register_all
 from handlers.reminder_blocks import ReminderBlocks
+from handlers.summary_blocks import SummaryBlocks
 from storage.db import Database
 
 logger = logging.getLogger(__name__)
@@ -73,6 +75,14 @@ def create_app(
         users=users,
         reminders=ReminderService(
             db=database, client=client, users=users, settings=settings, messages=ReminderBlocks()
+        ),
+        summary=SummaryService(
+            db=database,
+            client=client,
+            users=users,
+            settings=settings,
+            messages=SummaryBlocks(),
+            clock=clock,
         ),
         clock=clock,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -45,6 +46,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     remind.add_argument(
         "--dry-run", action="store_true", help="print what would be sent; send and change nothing"
+    )
+    summary = commands.add_parser("summary", help="build (and post) the morning summary")
+    summary.add_argument("--now", type=_moment, default=None, help="as of this ISO-8601 moment")
+    summary.add_argument(
+        "--channel", default=None, help="one channel id (default: SUMMARY_CHANNELS)"
+    )
+    summary.add_argument(
+        "--dry-run", action="store_true", help="print the Block Kit JSON; post and change nothing"
     )
     return parser
 
@@ -109,6 +118,28 @@ def cmd_remind(settings: Settings, *, now: datetime | None, dry_run: bool) -> in
     return 0
 
 
+def cmd_summary(
+    settings: Settings, *, now: datetime | None, channel: str | None, dry_run: bool
+) -> int:
+    from bot.app import create_app
+
+    migrate.upgrade(settings.database_url)
+    _app, services = create_app(settings)
+    moment = now or services.clock()
+    channels = [channel] if channel else settings.summary_channel_ids
+    if not channels:
+        print("followup-bot: no channel — set SUMMARY_CHANNELS or pass --channel", file=sys.stderr)
+        return EXIT_CONFIG
+    for channel_id in channels:
+        if dry_run:
+            message = services.summary.render(services.summary.build(channel_id, moment))
+            print(json.dumps({"channel": channel_id, **message}, ensure_ascii=False, indent=2))
+        else:
+            result = services.summary.post(channel_id, moment)
+            print(f"{channel_id}: {result.outcome}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -122,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_migrate(settings)
         if args.command == "remind":
             return cmd_remind(settings, now=args.now, dry_run=args.dry_run)
+        if args.command == "summary":
+            return cmd_summary(settings, now=args.now, channel=args.channel, dry_run=args.dry_run)
         return cmd_serve(settings, with_scheduler=not args.no_scheduler)
     except SQLAlchemyError as error:
         print(f"followup-bot: database error: {error.__class__.__name__}: {error}", file=sys.stderr)

@@ -98,6 +98,7 @@ def snooze(
     followup_id: int,
     actor_id: str,
     until: datetime,
+    now: datetime,
 ) -> Outcome:
     with db.transaction() as session:
         followup = _load(session, followup_id)
@@ -113,6 +114,7 @@ def snooze(
             action="snooze",
             before={"next_at": before},
             after={"next_at": until.isoformat()},
+            at=now,
         )
         return _outcome(followup, changed=True)
 
@@ -148,5 +150,6 @@ def reassign(
                 action="reassign",
                 before={"owner_id": previous},
                 after={"owner_id": new_owner_id},
+                at=now,
             )
         return _outcome(followup, changed=True, previous_owner=previous)

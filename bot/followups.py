@@ -236,7 +236,12 @@ class Recorded:
 
 
 def record_followup(
-    db: Database, entry: ValidFollowup, *, author_id: str, submission_key: str | None
+    db: Database,
+    entry: ValidFollowup,
+    *,
+    author_id: str,
+    submission_key: str | None,
+    now: datetime,
 ) -> Recorded:
     """Store the customer and the follow-up together, with change-log rows, or nothing at all.
 
@@ -246,7 +251,9 @@ def record_followup(
     for attempt in range(2):
         try:
             with db.transaction() as session:
-                return _record(session, entry, author_id=author_id, submission_key=submission_key)
+                return _record(
+                    session, entry, author_id=author_id, submission_key=submission_key, now=now
+                )
         except IntegrityError:
             # Another save committed first: the same submission delivered twice, or someone
             # creating the same customer. Running again finds what they stored.
@@ -256,7 +263,12 @@ def record_followup(
 
 
 def _record(
-    session: Session, entry: ValidFollowup, *, author_id: str, submission_key: str | None
+    session: Session,
+    entry: ValidFollowup,
+    *,
+    author_id: str,
+    submission_key: str | None,
+    now: datetime,
 ) -> Recorded:
     if submission_key is not None:
         existing = queries.find_followup_by_submission(session, submission_key)
@@ -267,10 +279,10 @@ def _record(
     )
     created = customer is None
     if customer is None:
-        customer = _create_customer(session, entry, author_id)
+        customer = _create_customer(session, entry, author_id, now)
     else:
-        _update_customer(session, customer, entry, author_id)
-    _close_superseded(session, customer, author_id, entry.contacted_at)
+        _update_customer(session, customer, entry, author_id, now)
+    _close_superseded(session, customer, author_id, entry.contacted_at, now)
     followup = FollowUp(
         customer=customer,
         author_id=author_id,
@@ -286,6 +298,7 @@ def _record(
         state="open",
         submission_key=submission_key,
         remind_at=entry.next_at.at_utc,
+        created_at=now,
     )
     session.add(followup)
     session.flush()
@@ -297,6 +310,7 @@ def _record(
         action="create",
         before=None,
         after=followup_fields(followup),
+        at=now,
     )
     return Recorded(customer, followup, created, already_recorded=False)
 
@@ -324,7 +338,9 @@ def followup_fields(followup: FollowUp) -> dict[str, Any]:
     }
 
 
-def _create_customer(session: Session, entry: ValidFollowup, author_id: str) -> Customer:
+def _create_customer(
+    session: Session, entry: ValidFollowup, author_id: str, now: datetime
+) -> Customer:
     customer = Customer(
         name=entry.customer_name,
         company=entry.company,
@@ -333,6 +349,8 @@ def _create_customer(session: Session, entry: ValidFollowup, author_id: str) -> 
         owner_id=entry.owner_id,
         status=entry.status,
         created_by=author_id,
+        created_at=now,
+        updated_at=now,
     )
     session.add(customer)
     session.flush()
@@ -344,12 +362,13 @@ def _create_customer(session: Session, entry: ValidFollowup, author_id: str) -> 
         action="create",
         before=None,
         after=customer_fields(customer),
+        at=now,
     )
     return customer
 
 
 def _update_customer(
-    session: Session, customer: Customer, entry: ValidFollowup, author_id: str
+    session: Session, customer: Customer, entry: ValidFollowup, author_id: str, now: datetime
 ) -> None:
     """Apply what this entry says about the customer; log exactly the fields that changed.
 
@@ -384,11 +403,12 @@ def _update_customer(
         action="update",
         before=before,
         after={field: wanted[field] for field in before},
+        at=now,
     )
 
 
 def _close_superseded(
-    session: Session, customer: Customer, author_id: str, contacted_at: datetime
+    session: Session, customer: Customer, author_id: str, contacted_at: datetime, now: datetime
 ) -> None:
     """A new entry for a customer replaces their open follow-up, as a new row in the sheet would.
 
@@ -396,13 +416,21 @@ def _close_superseded(
     just happened.
     """
     for followup in queries.open_followups_for_customer(session, customer.id):
-        close_followup(session, followup, actor_id=author_id, at=contacted_at, action="superseded")
+        close_followup(
+            session, followup, actor_id=author_id, at=contacted_at, action="superseded", now=now
+        )
 
 
 def close_followup(
-    session: Session, followup: FollowUp, *, actor_id: str, at: datetime, action: str
+    session: Session,
+    followup: FollowUp,
+    *,
+    actor_id: str,
+    at: datetime,
+    action: str,
+    now: datetime | None = None,
 ) -> None:
-    """Mark an open follow-up done, by whom and when; it will never be reminded again."""
+    """Mark an open follow-up done (as of `at`), logged at `now`; it won't be reminded again."""
     followup.state, followup.done_at, followup.done_by = "done", at, actor_id
     followup.remind_at = None
     queries.record_change(
@@ -412,6 +440,7 @@ def close_followup(
         action=action,
         before={"state": "open"},
         after={"state": "done"},
+        at=now or at,
     )
 
 

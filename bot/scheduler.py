@@ -24,6 +24,19 @@ def sweep_once(services: Services) -> None:
         logger.info("reminders: %s", line)
 
 
+def summarise_if_due(services: Services) -> None:
+    try:
+        results = services.summary.run_due(services.clock())
+    except Exception:
+        logger.exception("morning summary failed; the next tick tries again")
+        return
+    for result in results:
+        logger.info("summary for %s: %s", result.channel_id, result.outcome)
+
+
+SUMMARY_TICK_SECONDS = 60
+
+
 def start_scheduler(services: Services) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(
@@ -37,5 +50,18 @@ def start_scheduler(services: Services) -> BackgroundScheduler:
         max_instances=1,
         coalesce=True,
     )
+    if services.settings.summary_channel_ids:
+        # Each tick checks the database: posted today already? Then nothing happens. A bot that
+        # was down at summary time posts at its next tick, marked late, the same day only.
+        scheduler.add_job(
+            summarise_if_due,
+            "interval",
+            seconds=SUMMARY_TICK_SECONDS,
+            args=[services],
+            id="morning-summary",
+            next_run_time=datetime.now(services.settings.zone),
+            max_instances=1,
+            coalesce=True,
+        )
     scheduler.start()
     return scheduler

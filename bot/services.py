@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 
 from bot.reminders import ReminderService
 from bot.settings import Settings
+from bot.summary import SummaryService
 from bot.users import UserDirectory
 from storage.db import Database
 
@@ -29,6 +30,7 @@ class Services:
     client: WebClient
     users: UserDirectory
     reminders: ReminderService
+    summary: SummaryService
     clock: Clock
 
 

@@ -21,6 +21,26 @@ class SettingsError(Exception):
     """One line a human can act on."""
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_weekdays(value: str) -> frozenset[int]:
+    """'Mon-Fri', 'Mon,Wed,Fri', 'Sun-Tue' (wrapping) → weekday numbers, Monday = 0."""
+    days: set[int] = set()
+    for part in value.replace(" ", "").lower().split(","):
+        if not part:
+            continue
+        first, _, last = part.partition("-")
+        if first[:3] not in WEEKDAYS or (last and last[:3] not in WEEKDAYS):
+            raise ValueError("must list weekdays like Mon-Fri or Mon,Wed,Fri")
+        start = WEEKDAYS.index(first[:3])
+        end = WEEKDAYS.index(last[:3]) if last else start
+        days.update((start + offset) % 7 for offset in range((end - start) % 7 + 1))
+    if not days:
+        raise ValueError("must name at least one weekday, e.g. Mon-Fri")
+    return frozenset(days)
+
+
 def _split_ids(value: str) -> list[str]:
     return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
 
@@ -47,6 +67,10 @@ class Settings(BaseSettings):
     remind_digest_over: Annotated[int, Field(ge=1, le=1000)] = 5
     remind_lease_seconds: Annotated[int, Field(ge=10, le=3600)] = 120
     escalate_after_hours: Annotated[int, Field(ge=1, le=24 * 90)] = 48
+    summary_channels: str = ""
+    summary_time: time = time(9, 0)
+    summary_tz: str | None = None
+    summary_days: str = "Mon-Fri"
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -107,6 +131,30 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("summary_channels")
+    @classmethod
+    def _channel_id_list(cls, value: str) -> str:
+        for channel_id in _split_ids(value):
+            if channel_id[:1] not in ("C", "G") or not channel_id.isalnum():
+                raise ValueError(f"has '{channel_id}', which is not a channel id like C012AB3CD")
+        return value
+
+    @field_validator("summary_tz")
+    @classmethod
+    def _summary_zone(cls, value: str | None) -> str | None:
+        return cls._known_zone(value) if value else None
+
+    @field_validator("summary_days")
+    @classmethod
+    def _weekday_set(cls, value: str) -> str:
+        parse_weekdays(value)
+        return value
+
+    @field_validator("summary_time", mode="before")
+    @classmethod
+    def _summary_hour(cls, value: object) -> object:
+        return cls._hour_or_hh_mm(value)
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -126,6 +174,18 @@ class Settings(BaseSettings):
     @property
     def admins(self) -> frozenset[str]:
         return frozenset(_split_ids(self.admin_user_ids))
+
+    @property
+    def summary_channel_ids(self) -> list[str]:
+        return _split_ids(self.summary_channels)
+
+    @property
+    def summary_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.summary_tz or self.default_tz)
+
+    @property
+    def summary_weekdays(self) -> frozenset[int]:
+        return parse_weekdays(self.summary_days)
 
     @property
     def socket_mode(self) -> bool:

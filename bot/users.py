@@ -71,6 +71,17 @@ class UserDirectory:
     def zone(self, user_id: str) -> ZoneInfo:
         return self.prefs(user_id).zone
 
+    def names(self, user_ids: list[str]) -> dict[str, str]:
+        """Display names for charts; users never looked up yet are asked once, then cached."""
+        with self._db.reader() as session:
+            known = queries.user_names(session, user_ids)
+        for user_id in user_ids:
+            if user_id not in known:
+                self._fetch(user_id)
+        with self._db.reader() as session:
+            known = queries.user_names(session, user_ids)
+        return {user_id: known.get(user_id, user_id) for user_id in user_ids}
+
     def remember_profile(self, user_id: str, *, tz: str | None, locale: str | None) -> None:
         """Store what a `user_change` event says, so the next reminder uses the new zone."""
         with self._db.transaction() as session:
@@ -98,8 +109,15 @@ class UserDirectory:
             return None
         user = response.get("user") or {}
         tz_name, locale = user.get("tz"), user.get("locale")
+        profile = user.get("profile") or {}
+        name = user.get("real_name") or profile.get("display_name") or user.get("name")
         with self._db.transaction() as session:
             queries.upsert_slack_user(
-                session, user_id=user_id, tz=tz_name, locale=locale, fetched_at=self._clock()
+                session,
+                user_id=user_id,
+                tz=tz_name,
+                locale=locale,
+                fetched_at=self._clock(),
+                name=str(name)[:120] if name else None,
             )
         return UserPrefs(zone_or_default(tz_name, self._default_zone), locale)

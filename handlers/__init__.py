@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import commands, events, reminders, views
+from handlers import commands, events, home, reminders, views
 
 
 def register_all(app: App) -> None:
@@ -12,3 +12,4 @@ def register_all(app: App) -> None:
     views.register(app)
     reminders.register(app)
     events.register(app)
+    home.register(app)

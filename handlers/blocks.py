@@ -283,7 +283,12 @@ HELP_TEXT: Final = "\n".join(
         "*/followup* — log a follow-up with a customer (opens a form).",
         "*/followup <customer name>* — the same, with the name filled in"
         " (and the customer's details, if they are already known).",
+        "*/followup find <name | company | phone | email>* — look a customer up: who owns them,"
+        " their status and every follow-up so far.",
+        "*/followup list* — your open follow-ups: overdue, today and the next 7 days.",
         "*/followup help* — this help.",
+        "Your own list, with buttons, is always in the app's *Home* tab. Reminders arrive by DM"
+        " when a follow-up is due.",
     ]
 )
 

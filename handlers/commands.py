@@ -1,4 +1,4 @@
-"""The /followup slash command."""
+"""The /followup slash command and its subcommands: find, list, help — else open the form."""
 
 from __future__ import annotations
 
@@ -7,27 +7,79 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.followups import find_customer_by_name
-from bot.services import services_from
+from bot.followups import find_customer_by_id, find_customer_by_name
+from bot.home import home_data
+from bot.lookup import customer_card, find_customers
+from bot.services import Services, services_from
 from handlers.blocks import help_message
+from handlers.lookup_blocks import (
+    LOG_FOR_CUSTOMER,
+    OPEN_CARD,
+    card_message,
+    list_message,
+    no_match_message,
+    results_message,
+)
 from handlers.modal import open_followup_modal, prefill_from
 
 HELP_WORDS = frozenset({"help", "?", "帮助"})
+FIND_WORDS = frozenset({"find", "search", "查找", "查询"})
+LIST_WORDS = frozenset({"list", "mine", "列表"})
 
 
 def register(app: App) -> None:
     app.command("/followup")(handle_followup_command)
+    app.action(OPEN_CARD)(on_open_card)
+    app.action(LOG_FOR_CUSTOMER)(on_log_for_customer)
 
 
 def handle_followup_command(
     ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
 ) -> None:
     text = str(command.get("text") or "").strip()
-    if text.lower() in HELP_WORDS:
-        ack(**help_message())
-        return
-    ack()
+    word, _, rest = text.partition(" ")
     services = services_from(context)
+    user_id = str(command.get("user_id") or "")
+    if word.lower() in HELP_WORDS:
+        ack(**help_message())
+    elif word.lower() in FIND_WORDS:
+        ack(**_find(services, rest.strip(), user_id))
+    elif word.lower() in LIST_WORDS and not rest:
+        data = home_data(
+            services.db, user_id, zone=services.users.zone(user_id), now=services.clock()
+        )
+        ack(**list_message(data))
+    else:
+        ack()
+        _open_form(services, client, respond, command, text)
+
+
+def _find(services: Services, query: str, viewer_id: str) -> dict[str, Any]:
+    if not query:
+        return help_message()
+    hits = find_customers(services.db, services.settings, query, viewer_id=viewer_id)
+    if not hits:
+        return no_match_message(query)
+    if len(hits) == 1:
+        return _card(services, hits[0].id, viewer_id) or no_match_message(query)
+    return results_message(query, hits)
+
+
+def _card(services: Services, customer_id: int, viewer_id: str) -> dict[str, Any] | None:
+    card = customer_card(services.db, services.settings, customer_id, viewer_id=viewer_id)
+    if card is None:
+        return None
+    zone = services.users.zone(viewer_id)
+    return card_message(card, zone=zone, now=services.clock())
+
+
+def _open_form(
+    services: Services,
+    client: WebClient,
+    respond: Respond,
+    command: dict[str, Any],
+    text: str,
+) -> None:
     snapshot = find_customer_by_name(services.db, text) if text else None
     opened = open_followup_modal(
         services,
@@ -41,4 +93,48 @@ def handle_followup_command(
         respond(
             text="Couldn't open the follow-up form just now — please run /followup again.",
             response_type="ephemeral",
+        )
+
+
+def _action_customer_id(body: dict[str, Any]) -> int | None:
+    actions = body.get("actions")
+    action = actions[0] if isinstance(actions, list) and actions else {}
+    value = action.get("value") if isinstance(action, dict) else None
+    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 19 else None
+
+
+def _actor(body: dict[str, Any]) -> str:
+    user = body.get("user")
+    return str(user.get("id") or "") if isinstance(user, dict) else ""
+
+
+def on_open_card(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+    ack()
+    customer_id = _action_customer_id(body)
+    card = _card(services_from(context), customer_id, _actor(body)) if customer_id else None
+    if card is None:
+        respond(text="That customer no longer exists.", response_type="ephemeral")
+        return
+    respond(replace_original=True, **card)
+
+
+def on_log_for_customer(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
+) -> None:
+    ack()
+    services = services_from(context)
+    customer_id = _action_customer_id(body)
+    snapshot = find_customer_by_id(services.db, customer_id) if customer_id else None
+    channel = body.get("channel")
+    opened = open_followup_modal(
+        services,
+        client,
+        trigger_id=str(body.get("trigger_id") or ""),
+        user_id=_actor(body),
+        channel_id=channel.get("id") if isinstance(channel, dict) else None,
+        prefill=prefill_from(snapshot, ""),
+    )
+    if not opened:
+        respond(
+            text="Couldn't open the form just now — please try again.", response_type="ephemeral"
         )

@@ -19,6 +19,7 @@ from bot.followups import find_customer_by_id
 from bot.permissions import SLACK_USER_ID, NotAllowedError
 from bot.services import Services, services_from
 from bot.timefmt import describe_moment, local_label
+from handlers.home import publish_home
 from handlers.modal import open_followup_modal, prefill_from
 from handlers.reminder_blocks import (
     DONE,
@@ -91,8 +92,13 @@ def _run(
     respond: Respond,
     followup_id: int | None,
     act: Any,
+    services: Services,
 ) -> None:
-    """Run one action with the shared refusals; `act` returns the note for the message."""
+    """Run one action with the shared refusals; `act` returns the note for the message.
+
+    Afterwards the message (if any) shows what happened and the actor's Home tab is redrawn,
+    whichever surface the button was pressed on.
+    """
     if followup_id is None:
         _refuse(respond, "That button doesn't point at a follow-up any more.")
         return
@@ -110,6 +116,7 @@ def _run(
         return
     if note:
         _update_message(client, body, followup_id, note)
+    publish_home(services, client, _actor(body))
 
 
 def on_done(
@@ -131,7 +138,7 @@ def on_done(
             else ":white_check_mark: Already done."
         )
 
-    _run(body, client, respond, _followup_id(_first_action(body)), act)
+    _run(body, client, respond, _followup_id(_first_action(body)), act, services)
 
 
 def _snooze_choice(action: dict[str, Any]) -> tuple[int | None, SnoozeChoice | None]:
@@ -162,11 +169,16 @@ def on_snooze(
             choice, zone=owner_zone, now=now, hour=services.settings.default_remind_hour
         )
         actions.snooze(
-            services.db, services.settings, followup_id=target, actor_id=actor, until=until
+            services.db,
+            services.settings,
+            followup_id=target,
+            actor_id=actor,
+            until=until,
+            now=now,
         )
         return f":zzz: Snoozed by <@{actor}> until {describe_moment(until, owner_zone, now)}"
 
-    _run(body, client, respond, followup_id, act)
+    _run(body, client, respond, followup_id, act, services)
 
 
 def on_reassign(
@@ -193,9 +205,10 @@ def on_reassign(
         )
         if outcome.changed:
             _tell_new_owner(services, client, actor, new_owner, outcome)
+            publish_home(services, client, new_owner)
         return f":arrow_right: Reassigned by <@{actor}> to <@{new_owner}>"
 
-    _run(body, client, respond, _followup_id(action), act)
+    _run(body, client, respond, _followup_id(action), act, services)
 
 
 def _tell_new_owner(
@@ -239,4 +252,4 @@ def on_log_next(
             return ""
         return f":memo: <@{actor}> is logging the next follow-up (this one closes when it's saved)"
 
-    _run(body, client, respond, _followup_id(_first_action(body)), act)
+    _run(body, client, respond, _followup_id(_first_action(body)), act, services)

@@ -16,6 +16,7 @@ from bot.services import Services, services_from
 from bot.timefmt import describe_moment
 from handlers.blocks import FOLLOWUP_CALLBACK, Confirmation, ModalMetadata, confirmation_message
 from handlers.form import read_followup_form
+from handlers.home import publish_home
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ def handle_followup_submission(
             entry,
             author_id=user_id,
             submission_key=f"view:{view_id}" if isinstance(view_id, str) and view_id else None,
+            now=now,
         )
     except SQLAlchemyError:
         logger.exception("saving a follow-up failed; the modal stays open")
@@ -82,6 +84,8 @@ def handle_followup_submission(
     )
     channel_id = ModalMetadata.decode(view.get("private_metadata")).channel_id
     send_private(services, client, user_id=user_id, channel_id=channel_id, message=message)
+    for affected in dict.fromkeys((recorded.followup.owner_id, user_id)):
+        publish_home(services, client, affected)
 
 
 def send_private(

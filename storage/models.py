@@ -6,13 +6,14 @@ in UTC and read back timezone-aware (see `UTCDateTime`), on SQLite as on Postgre
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Final
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -32,6 +33,7 @@ METHODS: Final = ("phone", "wechat", "email", "visit", "meeting", "message")
 FOLLOWUP_STATES: Final = ("open", "done")
 DELIVERY_KINDS: Final = ("due", "escalation", "escalation_manager", "reassigned")
 DELIVERY_STATUSES: Final = ("sent", "undeliverable")
+SUMMARY_STATUSES: Final = ("claimed", "posted")
 
 # Stable constraint names make Alembic batch migrations on SQLite (which rebuild tables) reliable.
 NAMING_CONVENTION: Final = {
@@ -228,3 +230,27 @@ class SlackUser(Base):
     fetched_at: Mapped[datetime]
     # The bot's DM conversation with this user (conversations.open), so reminders skip that call.
     dm_channel: Mapped[str | None] = mapped_column(String(32))
+    # How the team knows them (real name), for charts, where a <@mention> can't be rendered.
+    name: Mapped[str | None] = mapped_column(String(120))
+
+
+class SummaryRun(Base):
+    """One morning summary for one channel and local day. The unique key is the "exactly once"."""
+
+    __tablename__ = "summary_runs"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "local_date"),
+        CheckConstraint(_in_set("status", SUMMARY_STATUSES), name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    local_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    claimed_until: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    as_of: Mapped[datetime]
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    chart_file_id: Mapped[str | None] = mapped_column(String(32))
+    posted_at: Mapped[datetime | None]

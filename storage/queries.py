@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.models import ChangeLog, Customer, FollowUp, SlackUser
+from storage.models import ChangeLog, Customer, FollowUp, SlackUser, utcnow
 
 
 def find_customer_by_contact(
@@ -93,8 +93,10 @@ def log_change(
     action: str,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
+    at: datetime | None = None,
 ) -> ChangeLog:
     row = ChangeLog(
+        at=at or utcnow(),
         actor_id=actor_id,
         entity=entity,
         entity_id=entity_id,
@@ -114,9 +116,12 @@ def record_change(
     action: str,
     before: dict[str, Any],
     after: dict[str, Any],
+    at: datetime | None = None,
 ) -> None:
     """Every edit of a customer or follow-up bumps its version and is logged — always both."""
     record.version += 1
+    if isinstance(record, Customer):
+        record.updated_at = at or utcnow()
     log_change(
         session,
         actor_id=actor_id,
@@ -125,6 +130,7 @@ def record_change(
         action=action,
         before=before,
         after=after,
+        at=at,
     )
 
 
@@ -141,11 +147,25 @@ def get_slack_user(session: Session, user_id: str) -> SlackUser | None:
 
 
 def upsert_slack_user(
-    session: Session, *, user_id: str, tz: str | None, locale: str | None, fetched_at: datetime
+    session: Session,
+    *,
+    user_id: str,
+    tz: str | None,
+    locale: str | None,
+    fetched_at: datetime,
+    name: str | None = None,
 ) -> None:
     """Insert or refresh a cached user in one statement, so two threads can't collide on the key."""
-    values = {"user_id": user_id, "tz": tz, "locale": locale, "fetched_at": fetched_at}
+    values = {
+        "user_id": user_id,
+        "tz": tz,
+        "locale": locale,
+        "fetched_at": fetched_at,
+        "name": name,
+    }
     changed = {"tz": tz, "locale": locale, "fetched_at": fetched_at}
+    if name:
+        changed["name"] = name
     if session.get_bind().dialect.name == "postgresql":
         pg_insert = postgresql_insert(SlackUser).values(**values)
         session.execute(pg_insert.on_conflict_do_update(index_elements=["user_id"], set_=changed))
@@ -169,5 +189,82 @@ def save_dm_channel(session: Session, user_id: str, channel_id: str, now: dateti
         row.dm_channel = channel_id
 
 
+def user_names(session: Session, user_ids: Sequence[str]) -> dict[str, str]:
+    rows = session.execute(
+        select(SlackUser.user_id, SlackUser.name).where(
+            SlackUser.user_id.in_(user_ids), SlackUser.name.is_not(None)
+        )
+    ).all()
+    return {user_id: name for user_id, name in rows if name}
+
+
 def get_followup(session: Session, followup_id: int) -> FollowUp | None:
     return session.get(FollowUp, followup_id)
+
+
+def open_followups_of(
+    session: Session, owner_id: str, *, since: datetime | None, before: datetime, limit: int
+) -> Sequence[FollowUp]:
+    """An owner's open follow-ups due in [since, before), soonest (most overdue) first."""
+    lower = FollowUp.next_at >= since if since is not None else FollowUp.next_at.is_not(None)
+    return session.scalars(
+        select(FollowUp)
+        .where(
+            FollowUp.owner_id == owner_id,
+            FollowUp.state == "open",
+            lower,
+            FollowUp.next_at < before,
+        )
+        .order_by(FollowUp.next_at, FollowUp.id)
+        .limit(limit)
+    ).all()
+
+
+def count_open_of(
+    session: Session, owner_id: str, *, since: datetime | None, before: datetime
+) -> int:
+    lower = FollowUp.next_at >= since if since is not None else FollowUp.next_at.is_not(None)
+    counted = session.scalar(
+        select(func.count())
+        .select_from(FollowUp)
+        .where(
+            FollowUp.owner_id == owner_id,
+            FollowUp.state == "open",
+            lower,
+            FollowUp.next_at < before,
+        )
+    )
+    return int(counted or 0)
+
+
+def recently_done_of(session: Session, owner_id: str, *, limit: int) -> Sequence[FollowUp]:
+    return session.scalars(
+        select(FollowUp)
+        .where(
+            FollowUp.owner_id == owner_id, FollowUp.state == "done", FollowUp.done_at.is_not(None)
+        )
+        .order_by(FollowUp.done_at.desc(), FollowUp.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def followups_of_customer(session: Session, customer_id: int, *, limit: int) -> Sequence[FollowUp]:
+    return session.scalars(
+        select(FollowUp)
+        .where(FollowUp.customer_id == customer_id)
+        .order_by(FollowUp.contacted_at.desc(), FollowUp.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def customer_candidates(session: Session) -> Sequence[Any]:
+    """(id, name, company, phone, email) of every customer, for fuzzy lookup."""
+    return session.execute(
+        select(Customer.id, Customer.name, Customer.company, Customer.phone_e164, Customer.email)
+    ).all()
+
+
+def customers_by_ids(session: Session, ids: Sequence[int]) -> Sequence[Customer]:
+    if not ids:
+        return []
+    return session.scalars(select(Customer).where(Customer.id.in_(ids))).all()

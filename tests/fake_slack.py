@@ -15,11 +15,18 @@ invalid request gets the error Slack would give and a readable entry in ``valida
 Responses are shaped like Slack's (see https://docs.slack.dev/reference/methods/). Besides the
 Web API, any POST below ``response_url_base`` is taken as a post to a ``response_url`` and
 recorded with method ``"response_url"``.
+
+File uploads work as ``WebClient.files_upload_v2`` does them: files.getUploadURLExternal hands
+out an upload URL on this server, a POST of the bytes there is recorded with method
+``"file_upload"`` (the bytes are kept: ``fake.uploaded(file_id)``), and
+files.completeUploadExternal shares the uploaded files.
 """
 
 from __future__ import annotations
 
 import copy
+import email.parser
+import email.policy
 import itertools
 import json
 import re
@@ -54,7 +61,7 @@ BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 
 # Fields Slack accepts as JSON-encoded strings in form-encoded requests.
-_JSON_FIELDS = ("blocks", "view", "attachments", "metadata")
+_JSON_FIELDS = ("blocks", "view", "attachments", "metadata", "files")
 _MESSAGE_METHODS = frozenset(
     {
         "chat.postMessage",
@@ -69,19 +76,33 @@ _TRIGGER = re.compile(r"^\d+\.\d+\.[0-9a-zA-Z]+$")
 _MAX_MESSAGE_TEXT = 40_000
 _MAX_VIEW_BYTES = 250_000
 _TRUE = ("1", "true", "True", True, 1)
+_UPLOAD_PATH = "/upload/v1/"  # Slack's upload URLs are https://files.slack.com/upload/v1/…
+_MAX_ALT_TXT = 1000
+# (leading bytes, mimetype, filetype, pretty_type) as Slack reports them for a file.
+_MAGIC: tuple[tuple[bytes, str, str, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png", "png", "PNG"),
+    (b"\xff\xd8\xff", "image/jpeg", "jpg", "JPEG"),
+    (b"GIF87a", "image/gif", "gif", "GIF"),
+    (b"GIF89a", "image/gif", "gif", "GIF"),
+    (b"%PDF-", "application/pdf", "pdf", "PDF"),
+)
 
 
 @dataclass
 class Call:
     """One request the fake received, and what it answered."""
 
-    method: str  # e.g. "chat.postMessage"; "response_url" for posts to a response_url
-    args: dict[str, Any]  # query + body; JSON-looking form fields decoded; no "token"
+    method: str  # e.g. "chat.postMessage"; "response_url" for posts to a response_url;
+    # "file_upload" for a POST of a file's bytes to an upload URL
+    args: dict[str, Any]  # query + body; JSON-looking form fields decoded; no "token";
+    # for "file_upload": {"file_id", "size"} (the bytes: FakeSlack.uploaded)
     token: str | None  # from "Authorization: Bearer ..." or a token field
     http_method: str = "POST"
     path: str = ""
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
     status: int = 200
+    # The JSON answered; for "file_upload", which Slack answers in plain text, a summary:
+    # {"ok", "text"} plus the fake's own "error" name when it refused the upload.
     response: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -118,6 +139,18 @@ class _Failure:
     retry_after: int | None
 
 
+@dataclass
+class _File:
+    """A file from files.getUploadURLExternal on: announced, then uploaded, then completed."""
+
+    id: str
+    filename: str
+    length: int  # announced; the upload must have exactly this many bytes
+    alt_txt: str | None
+    data: bytes | None = None
+    shared: dict[str, Any] | None = None  # the file object, once completed
+
+
 class FakeSlack:
     """Plays the Slack Web API on 127.0.0.1 (a random free port) for WebClient(base_url=...)."""
 
@@ -151,6 +184,7 @@ class FakeSlack:
         self._views: dict[str, dict[str, Any]] = {}
         self._home_views: dict[str, str] = {}  # user id -> view id
         self._exchanged_triggers: set[str] = set()
+        self._files: dict[str, _File] = {}
         self._counter = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -348,6 +382,24 @@ class FakeSlack:
         with self._lock:
             self._messages[(channel, ts)] = {"type": "message", "ts": ts, **(message or {})}
 
+    def uploaded(self, file_id: str) -> bytes:
+        """The bytes uploaded for ``file_id`` (KeyError if none were)."""
+        with self._lock:
+            file = self._files.get(file_id)
+            if file is None or file.data is None:
+                raise KeyError(f"no bytes were uploaded for file {file_id!r}")
+            return file.data
+
+    @property
+    def files(self) -> dict[str, dict[str, Any]]:
+        """Completed uploads (the file objects files.completeUploadExternal answered), by id."""
+        with self._lock:
+            return {
+                file_id: copy.deepcopy(file.shared)
+                for file_id, file in self._files.items()
+                if file.shared is not None
+            }
+
     # -- HTTP ---------------------------------------------------------------------------------
 
     def _handle(self, request: BaseHTTPRequestHandler, http_method: str) -> None:
@@ -355,6 +407,9 @@ class FakeSlack:
         headers = {k.lower(): v for k, v in request.headers.items()}
         length = int(headers.get("content-length") or 0)
         raw = request.rfile.read(length) if length else b""
+        if parts.path.startswith(_UPLOAD_PATH):
+            self._handle_upload(request, http_method, parts.path, headers, raw)
+            return
         if parts.path.startswith("/api/"):
             method = parts.path[len("/api/") :]
         elif parts.path.startswith("/hooks/"):
@@ -396,6 +451,67 @@ class FakeSlack:
             request.send_header(k, v)
         request.end_headers()
         request.wfile.write(data)
+
+    def _handle_upload(
+        self,
+        request: BaseHTTPRequestHandler,
+        http_method: str,
+        path: str,
+        headers: dict[str, str],
+        raw: bytes,
+    ) -> None:
+        """A POST of a file's bytes to an upload URL. Slack answers these in plain text
+        ("OK - <size>"), and takes raw bytes or a multipart form."""
+        file_id = path[len(_UPLOAD_PATH) :]
+        data = _upload_body(raw, headers.get("content-type", ""))
+        status, text, error, extra = self._accept_upload(file_id, http_method, data)
+        response: dict[str, Any] = {"ok": error is None, "text": text}
+        if error is not None:
+            response["error"] = error
+        call = Call(
+            method="file_upload",
+            args={"file_id": file_id, "size": len(data)},
+            token=None,  # the upload URL is the credential: slack_sdk sends no token
+            http_method=http_method,
+            path=path,
+            headers=headers,
+            status=status,
+            response=response,
+        )
+        with self._cond:
+            self._calls.append(call)
+            self._cond.notify_all()
+        body = text.encode("utf-8")
+        request.send_response(status)
+        request.send_header("Content-Type", "text/plain; charset=utf-8")
+        request.send_header("Content-Length", str(len(body)))
+        for k, v in extra.items():
+            request.send_header(k, v)
+        request.end_headers()
+        request.wfile.write(body)
+
+    def _accept_upload(
+        self, file_id: str, http_method: str, data: bytes
+    ) -> tuple[int, str, str | None, dict[str, str]]:
+        """(status, text answered, error name or None, extra headers) for an upload."""
+        with self._lock:
+            queue = self._failures.get("file_upload")
+            failure = queue.popleft() if queue else None
+        if failure is not None:
+            error = failure.error or "internal_error"
+            extra = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+            return failure.status, error, error, extra
+        if http_method != "POST":
+            return 405, "Method Not Allowed", "method_not_allowed", {}
+        with self._lock:
+            file = self._files.get(file_id)
+            if file is None or file.shared is not None:  # a completed upload's URL is spent
+                return 404, "Not Found", "upload_not_found", {}
+            if len(data) != file.length:
+                text = f"Bad Request - expected {file.length} bytes, got {len(data)}"
+                return 400, text, "length_mismatch", {}
+            file.data = data
+        return 200, f"OK - {len(data)}", None, {}
 
     def _answer(self, call: Call, parse_error: str | None) -> Answer:
         method = call.method
@@ -786,6 +902,126 @@ class FakeSlack:
             self._home_views[user_id] = stored["id"]
         return _ok(view=stored)
 
+    def _files_get_upload_url_external(self, args: dict[str, Any]) -> Answer:
+        filename = str(args.get("filename") or "").strip()
+        missing = [
+            f"[ERROR] missing required field: {name}"
+            for name, value in (("filename", filename), ("length", args.get("length")))
+            if value in (None, "")
+        ]
+        if missing:
+            return _error("invalid_arguments", messages=missing)
+        length = _as_int(args["length"])
+        if length is None:
+            return _error(
+                "invalid_arguments", messages=["[ERROR] must be an integer [json-pointer:/length]"]
+            )
+        if length == 0:  # Slack's docs: missing_argument "typically only occurs when the
+            return _error("missing_argument")  # length provided is 0"
+        if length < 0:
+            return _error(
+                "invalid_arguments", messages=["[ERROR] must be at least 1 [json-pointer:/length]"]
+            )
+        alt_txt = args.get("alt_txt")
+        if isinstance(alt_txt, str) and len(alt_txt) > _MAX_ALT_TXT:
+            return _error("alt_txt_too_large")
+        file_id = f"F{self._n():010d}"
+        with self._lock:
+            self._files[file_id] = _File(
+                file_id, filename, length, alt_txt if isinstance(alt_txt, str) else None
+            )
+        upload_url = f"http://127.0.0.1:{self.port}{_UPLOAD_PATH}{file_id}"
+        return _ok(upload_url=upload_url, file_id=file_id)
+
+    def _files_complete_upload_external(self, args: dict[str, Any]) -> Answer:
+        entries, error = _file_entries(args.get("files"))
+        if error is not None:
+            return _error("invalid_arguments", messages=[error])
+        targets: list[str] = []
+        for given in _share_targets(args):
+            channel, channel_error = self._resolve_channel(given)
+            if channel_error or channel is None:
+                return _error(channel_error or "channel_not_found")
+            if channel not in targets:
+                targets.append(channel)
+        thread_ts = str(args.get("thread_ts") or "") or None
+        if thread_ts is not None and len(targets) != 1:
+            return _error(
+                "invalid_arguments",
+                messages=["[ERROR] thread_ts needs exactly one channel to share to"],
+            )
+        initial_comment = str(args.get("initial_comment") or "")
+        if args.get("blocks") and not initial_comment:  # initial_comment wins over blocks
+            errors = _validate_blocks(args["blocks"], "/blocks", 50)
+            if errors:
+                self._record("files.completeUploadExternal", errors)
+                return _error("invalid_blocks", messages=errors, errors_field=True)
+        with self._lock:
+            files: dict[str, _File] = {}
+            for entry in entries:
+                file = self._files.get(entry["id"])
+                # Unknown ids, uploads whose bytes never arrived and uploads already completed
+                # ("This method can only be called once") all have no upload ticket left.
+                if file is None or file.data is None or file.shared is not None or file.id in files:
+                    return _error("file_not_found")
+                files[file.id] = file
+            ts = self._ts()
+            shared: list[dict[str, Any]] = []
+            for file, entry in zip(files.values(), entries, strict=True):
+                title = str(entry.get("title") or file.filename)
+                file.shared = self._file_object(file, title, targets, ts, thread_ts)
+                shared.append(file.shared)
+            for channel in targets:
+                msg = self._message_object({"text": initial_comment, "thread_ts": thread_ts}, ts)
+                msg["files"] = copy.deepcopy(shared)
+                msg["upload"] = True
+                self._messages[(channel, ts)] = msg
+        return _ok(files=copy.deepcopy(shared))
+
+    def _file_object(
+        self, file: _File, title: str, targets: list[str], ts: str, thread_ts: str | None
+    ) -> dict[str, Any]:
+        """A file as Slack describes it. Real Slack shares asynchronously, so its answer may
+        still list no channels; the fake answers as if sharing were done."""
+        data = file.data or b""
+        mimetype, filetype, pretty_type = _sniff(data)
+        created = int(float(ts))
+        share: dict[str, Any] = {"ts": ts, "share_user_id": self.bot_user_id}
+        if thread_ts is not None:
+            share["thread_ts"] = thread_ts
+        shares: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for channel in targets:
+            kind = "public" if channel.startswith("C") else "private"
+            shares.setdefault(kind, {})[channel] = [dict(share)]
+        url = f"https://files.slack.com/files-pri/{self.team_id}-{file.id}/{file.filename}"
+        obj: dict[str, Any] = {
+            "id": file.id,
+            "created": created,
+            "timestamp": created,
+            "name": file.filename,
+            "title": title,
+            "mimetype": mimetype,
+            "filetype": filetype,
+            "pretty_type": pretty_type,
+            "user": self.bot_user_id,
+            "user_team": self.team_id,
+            "size": len(data),
+            "mode": "hosted",
+            "is_external": False,
+            "is_public": any(c.startswith("C") for c in targets),
+            "url_private": url,
+            "url_private_download": url.replace("/files-pri/", "/files-pri/download/", 1),
+            "permalink": f"https://{TEAM_DOMAIN}.slack.com/files/{self.bot_user_id}/{file.id}/"
+            f"{file.filename}",
+            "channels": [c for c in targets if c.startswith("C")],
+            "groups": [c for c in targets if c.startswith("G")],
+            "ims": [c for c in targets if c.startswith("D")],
+            "shares": shares,
+        }
+        if file.alt_txt:
+            obj["alt_txt"] = file.alt_txt
+        return obj
+
 
 _BUILTIN: dict[str, Callable[[FakeSlack, dict[str, Any]], Answer]] = {
     "auth.test": FakeSlack._auth_test,
@@ -803,6 +1039,8 @@ _BUILTIN: dict[str, Callable[[FakeSlack, dict[str, Any]], Answer]] = {
     "views.push": FakeSlack._views_push,
     "views.update": FakeSlack._views_update,
     "views.publish": FakeSlack._views_publish,
+    "files.getUploadURLExternal": FakeSlack._files_get_upload_url_external,
+    "files.completeUploadExternal": FakeSlack._files_complete_upload_external,
     "response_url": FakeSlack._response_url,
 }
 
@@ -836,6 +1074,71 @@ def _tz_label(now: datetime) -> str:
 
 def _has_content(args: dict[str, Any]) -> bool:
     return bool(args.get("text") or args.get("blocks") or args.get("attachments"))
+
+
+def _as_int(value: Any) -> int | None:
+    """An integer argument, sent as a JSON number or a form string; None if it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    return None
+
+
+def _file_entries(value: Any) -> tuple[list[dict[str, Any]], str | None]:
+    """The ``files`` argument of files.completeUploadExternal (a JSON array of {id, title}),
+    or the error message for it."""
+    if value in (None, ""):
+        return [], "[ERROR] missing required field: files"
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return [], "[ERROR] must be a JSON array [json-pointer:/files]"
+    if not isinstance(value, list) or not value:
+        return [], "[ERROR] must be a non-empty array [json-pointer:/files]"
+    for i, entry in enumerate(value):
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str) or not entry["id"]:
+            return [], f"[ERROR] missing required field: id [json-pointer:/files/{i}/id]"
+    return value, None
+
+
+def _share_targets(args: dict[str, Any]) -> list[str]:
+    """Where files.completeUploadExternal shares: ``channel_id`` and/or ``channels`` (comma
+    separated; slack_sdk joins a list)."""
+    targets = [str(args["channel_id"])] if args.get("channel_id") else []
+    targets += [c.strip() for c in str(args.get("channels") or "").split(",") if c.strip()]
+    return targets
+
+
+def _upload_body(raw: bytes, content_type: str) -> bytes:
+    """The file's bytes: the body itself, or the (first) file part of a multipart form."""
+    if not content_type.lower().startswith("multipart/form-data"):
+        return raw
+    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1")
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
+    if not message.is_multipart():
+        return raw
+    parts = [part for part in message.iter_parts() if not part.is_multipart()]
+    chosen = next((p for p in parts if p.get_filename()), parts[0] if parts else None)
+    if chosen is None:
+        return raw
+    payload = chosen.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else raw
+
+
+def _sniff(data: bytes) -> tuple[str, str, str]:
+    """(mimetype, filetype, pretty_type) from the bytes, as Slack does it, not the name."""
+    for magic, mimetype, filetype, pretty in _MAGIC:
+        if data.startswith(magic):
+            return mimetype, filetype, pretty
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "application/octet-stream", "binary", "Binary"
+    return "text/plain", "text", "Plain Text"
 
 
 def _parse_args(

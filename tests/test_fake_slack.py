@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import struct
 import threading
 import time
+import urllib.error
 import urllib.parse
+import zlib
 from collections.abc import Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -864,3 +867,245 @@ def test_block_actions_payloads() -> None:
         block_actions("template", view=modal(), selected_option_value="sms")
     with pytest.raises(StateValueError, match="no element with action_id 'missing'"):
         block_actions("missing", message=message, channel_id="C_SALES")
+
+
+# --- file uploads (WebClient.files_upload_v2) -----------------------------------------------
+
+
+def tiny_png() -> bytes:
+    """A valid 1x1 PNG, made here so the test depends on no image library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8-bit RGB
+    pixels = zlib.compress(b"\x00\x00\x72\xb2")  # filter byte + one blue pixel
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def post_bytes(url: str, data: bytes, content_type: str | None = None) -> tuple[int, str]:
+    """POST ``data`` to an upload URL on the fake; (status, text answered)."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.netloc, timeout=5)
+    try:
+        headers = {"Content-Type": content_type} if content_type else {}
+        connection.request("POST", parts.path, body=data, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+def upload_url(client: WebClient, length: int, filename: str = "chart.png") -> tuple[str, str]:
+    """(file id, upload URL) from files.getUploadURLExternal."""
+    r = client.files_getUploadURLExternal(filename=filename, length=length)
+    return str(r["file_id"]), str(r["upload_url"])
+
+
+def test_files_upload_v2_makes_three_calls_and_the_bytes_arrive(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    png = tiny_png()
+    response = client.files_upload_v2(
+        channel="C_SALES",
+        file=png,
+        filename="pipeline.png",
+        title="Pipeline · week of 30 Nov 2026",
+        initial_comment="Monday summary",
+    )
+
+    get_url, upload, complete = fake.calls
+    assert [c.method for c in fake.calls] == [
+        "files.getUploadURLExternal",
+        "file_upload",
+        "files.completeUploadExternal",
+    ]
+    assert all(c.ok for c in fake.calls)
+    assert get_url.args == {"filename": "pipeline.png", "length": str(len(png))}
+    file_id = get_url.response["file_id"]
+    assert file_id.startswith("F")
+    assert get_url.response["upload_url"] == f"http://127.0.0.1:{fake.port}/upload/v1/{file_id}"
+
+    assert upload.args == {"file_id": file_id, "size": len(png)}
+    assert upload.token is None  # the upload URL is the credential
+    assert (upload.status, upload.response["text"]) == (200, f"OK - {len(png)}")
+    assert fake.uploaded(file_id) == png
+
+    assert complete.args["files"] == [{"id": file_id, "title": "Pipeline · week of 30 Nov 2026"}]
+    assert complete.args["channel_id"] == "C_SALES"
+    assert complete.args["initial_comment"] == "Monday summary"
+
+    file = response["file"]
+    assert response["files"] == [file]
+    assert {k: file[k] for k in ("id", "title", "name", "mimetype", "size", "channels")} == {
+        "id": file_id,
+        "title": "Pipeline · week of 30 Nov 2026",
+        "name": "pipeline.png",
+        "mimetype": "image/png",
+        "size": len(png),
+        "channels": ["C_SALES"],
+    }
+    assert fake.files == {file_id: file}
+    [((channel, _), message)] = fake.messages.items()
+    assert channel == "C_SALES"
+    assert message["text"] == "Monday summary"
+    assert [f["id"] for f in message["files"]] == [file_id]
+
+
+def test_files_upload_v2_into_a_thread_and_into_a_dm(fake: FakeSlack, client: WebClient) -> None:
+    parent = client.chat_postMessage(channel="C_SALES", text="Monday summary")["ts"]
+    in_thread = client.files_upload_v2(
+        channel="C_SALES", thread_ts=parent, file=tiny_png(), filename="a.png"
+    )["file"]
+    assert fake.calls_to("files.completeUploadExternal")[0].args["thread_ts"] == parent
+    assert in_thread["shares"]["public"]["C_SALES"][0]["thread_ts"] == parent
+    assert in_thread["title"] == "a.png"  # no title given: Slack uses the file name
+    threaded = [m for m in fake.messages.values() if m.get("files")]
+    assert [m["thread_ts"] for m in threaded] == [parent]
+
+    in_dm = client.files_upload_v2(channel="U_REP", file=tiny_png(), filename="b.png")["file"]
+    assert (in_dm["channels"], in_dm["ims"]) == ([], ["DU_REP"])
+    assert in_dm["is_public"] is False
+
+
+@pytest.mark.parametrize(
+    ("content", "mimetype"),
+    [
+        pytest.param(tiny_png(), "image/png", id="png-named-txt"),
+        pytest.param(b"\xff\xd8\xff\xe0jpeg", "image/jpeg", id="jpeg"),
+        pytest.param("客户跟进 follow-ups\n".encode(), "text/plain", id="text"),
+        pytest.param(b"\x00\xff\xfe\x80", "application/octet-stream", id="binary"),
+    ],
+)
+def test_the_mimetype_comes_from_the_bytes(
+    client: WebClient, content: bytes, mimetype: str
+) -> None:
+    file = client.files_upload_v2(channel="C_SALES", content=content, filename="x.txt")["file"]
+    assert file["mimetype"] == mimetype
+
+
+def test_a_multipart_upload_records_the_file_part(fake: FakeSlack, client: WebClient) -> None:
+    png = tiny_png()
+    file_id, url = upload_url(client, len(png))
+    boundary = "fakeslackboundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="filename"; filename="c.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + png
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    status, text = post_bytes(url, body, f"multipart/form-data; boundary={boundary}")
+    assert (status, text) == (200, f"OK - {len(png)}")
+    assert fake.uploaded(file_id) == png
+
+
+def test_get_upload_url_needs_a_filename_and_a_positive_integer_length(
+    client: WebClient,
+) -> None:
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"length": 3}, "invalid_arguments"),
+        ({"filename": "a.png"}, "invalid_arguments"),
+        ({"filename": " ", "length": 3}, "invalid_arguments"),
+        ({"filename": "a.png", "length": "three"}, "invalid_arguments"),
+        ({"filename": "a.png", "length": "2.5"}, "invalid_arguments"),
+        ({"filename": "a.png", "length": -1}, "invalid_arguments"),
+        ({"filename": "a.png", "length": 0}, "missing_argument"),
+        ({"filename": "a.png", "length": 3, "alt_txt": "x" * 1001}, "alt_txt_too_large"),
+    ]
+    for params, expected in cases:
+        with pytest.raises(SlackApiError) as excinfo:
+            client.api_call("files.getUploadURLExternal", params=params)
+        assert error_of(excinfo) == expected, params
+    with pytest.raises(SlackApiError) as excinfo:
+        client.api_call("files.getUploadURLExternal", params={"length": 3})
+    assert excinfo.value.response["response_metadata"]["messages"] == [
+        "[ERROR] missing required field: filename"
+    ]
+    as_json = client.api_call("files.getUploadURLExternal", json={"filename": "a", "length": 3})
+    assert as_json["file_id"].startswith("F")
+
+
+def test_an_upload_of_another_size_than_announced_is_refused(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    file_id, url = upload_url(client, length=10)
+    status, text = post_bytes(url, b"12345")
+    assert status == 400
+    assert "expected 10 bytes, got 5" in text
+    [upload] = fake.calls_to("file_upload")
+    assert (upload.ok, upload.response["error"], upload.args["size"]) == (
+        False,
+        "length_mismatch",
+        5,
+    )
+    with pytest.raises(KeyError, match=file_id):
+        fake.uploaded(file_id)
+    with pytest.raises(SlackApiError) as excinfo:
+        client.files_completeUploadExternal(files=[{"id": file_id}], channel_id="C_SALES")
+    assert error_of(excinfo) == "file_not_found"
+
+    assert post_bytes(url, b"0123456789") == (200, "OK - 10")  # the right size is then taken
+    assert client.files_completeUploadExternal(files=[{"id": file_id}])["ok"] is True
+
+
+def test_uploads_to_unknown_or_spent_urls_are_not_found(fake: FakeSlack, client: WebClient) -> None:
+    assert post_bytes(f"http://127.0.0.1:{fake.port}/upload/v1/F_NOPE", b"x")[0] == 404
+    file = client.files_upload_v2(channel="C_SALES", content=b"abc", filename="a.txt")["file"]
+    url = fake.calls_to("files.getUploadURLExternal")[0].response["upload_url"]
+    assert post_bytes(url, b"abc")[0] == 404  # completed: the URL is spent
+    assert fake.uploaded(file["id"]) == b"abc"
+
+
+def test_complete_upload_refuses_unknown_never_uploaded_and_completed_files(
+    client: WebClient,
+) -> None:
+    announced, _ = upload_url(client, length=3)
+    done = client.files_upload_v2(channel="C_SALES", content=b"abc", filename="a.txt")["file"]
+    for files in ([{"id": "F_UNKNOWN"}], [{"id": announced}], [{"id": done["id"]}]):
+        with pytest.raises(SlackApiError) as excinfo:
+            client.files_completeUploadExternal(files=files, channel_id="C_SALES")  # type: ignore[arg-type]
+        assert error_of(excinfo) == "file_not_found", files
+
+
+def test_complete_upload_argument_errors(fake: FakeSlack, client: WebClient) -> None:
+    file_id, url = upload_url(client, length=3)
+    post_bytes(url, b"abc")
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({}, "invalid_arguments"),
+        ({"files": "not json"}, "invalid_arguments"),
+        ({"files": "[]"}, "invalid_arguments"),
+        ({"files": json.dumps([{"title": "no id"}])}, "invalid_arguments"),
+        ({"files": json.dumps([{"id": file_id}]), "channel_id": "U_NOBODY"}, "channel_not_found"),
+        (
+            {"files": json.dumps([{"id": file_id}]), "channels": "C_A,C_B", "thread_ts": "1.2"},
+            "invalid_arguments",
+        ),
+        ({"files": json.dumps([{"id": file_id}]), "thread_ts": "1.2"}, "invalid_arguments"),
+    ]
+    for params, expected in cases:
+        with pytest.raises(SlackApiError) as excinfo:
+            client.api_call("files.completeUploadExternal", params=params)
+        assert error_of(excinfo) == expected, params
+    # None of those used the upload up: it can still be completed, shared to two channels.
+    done = client.files_completeUploadExternal(files=[{"id": file_id}], channels=["C_A", "C_B"])
+    assert done["files"][0]["channels"] == ["C_A", "C_B"]
+    assert fake.validation_errors == []
+
+
+def test_a_failed_upload_post_raises_from_files_upload_v2(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    """slack_sdk POSTs the bytes with urllib and does not catch HTTP errors there: a failed
+    upload surfaces as urllib's HTTPError, not SlackApiError, and completion never happens."""
+    fake.fail_next("file_upload", status=500)
+    with pytest.raises(urllib.error.HTTPError) as excinfo:
+        client.files_upload_v2(channel="C_SALES", file=tiny_png(), filename="a.png")
+    assert excinfo.value.code == 500
+    assert [c.method for c in fake.calls] == ["files.getUploadURLExternal", "file_upload"]
+    assert client.files_upload_v2(channel="C_SALES", file=tiny_png(), filename="a.png")["ok"]

@@ -26,8 +26,9 @@ METHOD_SCOPES = {
     "chat_update": "chat:write",
     "users_info": "users:read",
     "conversations_open": "im:write",
+    "files_upload_v2": "files:write",
 }
-CLIENT_CALL = re.compile(r"client\.([a-z]+_[A-Za-z_]+)\(")
+CLIENT_CALL = re.compile(r"client\.([a-z]+_[A-Za-z0-9_]+)\(")
 
 
 def load_manifest() -> dict[str, Any]:

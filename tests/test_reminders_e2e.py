@@ -22,8 +22,12 @@ DUE = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)  # "next Tue 3pm" in Shanghai, fro
 def log_followup(bot: Bot, *, user_id: str = REP, **values: Any) -> FollowUp:
     """Log a follow-up the way a rep does: /followup, fill the modal, submit."""
     view = bot.open_modal(user_id=user_id)
+    published = len(bot.slack.calls_to("views.publish"))
     response = bot.submit(view, good_values(owner=user_id, **values), user_id=user_id)
     assert response.body in (b"", b"{}"), response.text
+    # Saving ends (after the ack) with redrawing the owner's Home tab: wait for that, so the
+    # test's next step never races the bot's last one.
+    bot.slack.wait_for("views.publish", count=published + 1)
     with bot.db.reader() as session:
         newest = session.scalars(select(FollowUp).order_by(FollowUp.id.desc()).limit(1)).one()
         return newest

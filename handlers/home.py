@@ -1,0 +1,106 @@
+"""The App Home tab: a rep's own list, one click from anywhere in Slack."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.home import HomeData, ItemGroup, home_data
+from bot.services import Services, services_from
+from bot.timefmt import describe_moment, local_label
+from handlers.blocks import escape, mrkdwn, plain
+from handlers.modal import open_followup_modal, prefill_from
+from handlers.reminder_blocks import item_actions
+
+logger = logging.getLogger(__name__)
+
+LOG_FOLLOWUP: Final = "home_log_followup"
+
+
+def register(app: App) -> None:
+    app.event("app_home_opened")(on_home_opened)
+    app.action(LOG_FOLLOWUP)(on_log_followup)
+
+
+def on_home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    if event.get("tab") not in (None, "home"):
+        return
+    user_id = event.get("user")
+    if isinstance(user_id, str):
+        publish_home(services_from(context), client, user_id)
+
+
+def on_log_followup(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    ack()
+    user = body.get("user")
+    user_id = str(user.get("id") or "") if isinstance(user, dict) else ""
+    open_followup_modal(
+        services_from(context),
+        client,
+        trigger_id=str(body.get("trigger_id") or ""),
+        user_id=user_id,
+        channel_id=None,
+        prefill=prefill_from(None, ""),
+    )
+
+
+def publish_home(services: Services, client: WebClient, user_id: str) -> None:
+    """(Re)draw a user's Home tab; called on open and after anything that changes their list."""
+    zone = services.users.zone(user_id)
+    data = home_data(services.db, user_id, zone=zone, now=services.clock())
+    try:
+        client.views_publish(user_id=user_id, view=home_view(data))
+    except SlackApiError as error:
+        logger.warning("views.publish for %s failed: %s", user_id, error.response.get("error"))
+
+
+def _group_blocks(title: str, group: ItemGroup, data: HomeData) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": plain(f"{title} ({group.total})")}]
+    if not group.items:
+        blocks.append({"type": "context", "elements": [mrkdwn("Nothing here.")]})
+        return blocks
+    for item in group.items:
+        when = describe_moment(item.due_at, data.zone, data.now)
+        line = (
+            f"*{escape(item.customer_name)}* · {escape(item.company)}\n"
+            f"{escape(item.next_action[:200])} — {when}"
+        )
+        blocks += [{"type": "section", "text": mrkdwn(line)}, item_actions(item.followup_id)]
+    if group.total > len(group.items):
+        more = group.total - len(group.items)
+        blocks.append({"type": "context", "elements": [mrkdwn(f"+{more} more")]})
+    return blocks
+
+
+def home_view(data: HomeData) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "section",
+            "text": mrkdwn(f"Your follow-ups, in your time zone ({data.zone.key})."),
+            "accessory": {
+                "type": "button",
+                "action_id": LOG_FOLLOWUP,
+                "text": plain("Log follow-up"),
+                "style": "primary",
+            },
+        }
+    ]
+    blocks += _group_blocks("Overdue", data.overdue, data)
+    blocks += _group_blocks("Due today", data.today, data)
+    blocks += _group_blocks("Next 7 days", data.week, data)
+    blocks.append({"type": "header", "text": plain("Recently done")})
+    done_lines = [
+        f"• *{escape(d.customer_name)}* · {escape(d.company)} — "
+        f"{local_label(d.done_at, data.zone, data.now)}"
+        for d in data.done
+    ]
+    blocks.append(
+        {"type": "section", "text": mrkdwn("\n".join(done_lines) or "Nothing closed yet.")}
+    )
+    return {"type": "home", "blocks": blocks}

@@ -1,0 +1,295 @@
+"""Queries behind the morning summary, and the per-channel, per-day record that makes it post
+exactly once however many bot processes are running."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.models import ChangeLog, Customer, FollowUp, ReminderDelivery, SummaryRun
+
+
+@dataclass(frozen=True)
+class DueRow:
+    owner_id: str
+    overdue: int
+    due_today: int
+
+
+@dataclass(frozen=True)
+class UrgentRow:
+    owner_id: str
+    customer_name: str
+    company: str
+    next_action: str
+    next_at: datetime
+
+
+def due_by_owner(
+    session: Session, *, start_of_today: datetime, end_of_today: datetime
+) -> list[DueRow]:
+    """Open follow-ups per owner due before today (overdue) and during today."""
+    overdue = func.sum(case((FollowUp.next_at < start_of_today, 1), else_=0))
+    today = func.sum(case((FollowUp.next_at >= start_of_today, 1), else_=0))
+    rows = session.execute(
+        select(FollowUp.owner_id, overdue, today)
+        .where(FollowUp.state == "open", FollowUp.next_at < end_of_today)
+        .group_by(FollowUp.owner_id)
+    ).all()
+    return [DueRow(owner, int(late or 0), int(due or 0)) for owner, late, due in rows]
+
+
+def most_urgent(session: Session, *, end_of_today: datetime, per_owner: int) -> list[UrgentRow]:
+    """Each owner's `per_owner` oldest open follow-ups due by the end of today."""
+    rank = (
+        func.row_number()
+        .over(partition_by=FollowUp.owner_id, order_by=(FollowUp.next_at, FollowUp.id))
+        .label("rank")
+    )
+    ranked = (
+        select(FollowUp.id, rank)
+        .where(FollowUp.state == "open", FollowUp.next_at < end_of_today)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            FollowUp.owner_id,
+            Customer.name,
+            Customer.company,
+            FollowUp.next_action,
+            FollowUp.next_at,
+        )
+        .join(ranked, ranked.c.id == FollowUp.id)
+        .join(Customer, Customer.id == FollowUp.customer_id)
+        .where(ranked.c.rank <= per_owner)
+        .order_by(FollowUp.owner_id, FollowUp.next_at)
+    ).all()
+    return [UrgentRow(*row) for row in rows]
+
+
+def count_new_customers(session: Session, *, since: datetime, until: datetime) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Customer)
+            .where(Customer.created_at >= since, Customer.created_at < until)
+        )
+        or 0
+    )
+
+
+def count_followups_logged(session: Session, *, since: datetime, until: datetime) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(FollowUp)
+            .where(FollowUp.created_at >= since, FollowUp.created_at < until)
+        )
+        or 0
+    )
+
+
+def status_transitions(
+    session: Session, *, since: datetime, until: datetime
+) -> list[tuple[int, str, str]]:
+    """(customer id, from, to) for every customer status change in the window, oldest first."""
+    rows = session.execute(
+        select(ChangeLog.entity_id, ChangeLog.before, ChangeLog.after)
+        .where(
+            ChangeLog.entity == "customer",
+            ChangeLog.action == "update",
+            ChangeLog.at >= since,
+            ChangeLog.at < until,
+        )
+        .order_by(ChangeLog.id)
+    ).all()
+    found: list[tuple[int, str, str]] = []
+    for customer_id, before, after in rows:
+        old = (before or {}).get("status")
+        new = (after or {}).get("status")
+        if customer_id is not None and isinstance(old, str) and isinstance(new, str):
+            found.append((int(customer_id), old, new))
+    return found
+
+
+def customers_per_status(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Customer.status, func.count()).group_by(Customer.status)).all()
+    return {status: int(n) for status, n in rows}
+
+
+def customer_ids_with_status(session: Session, status: str, ids: Sequence[int]) -> set[int]:
+    if not ids:
+        return set()
+    return set(
+        session.scalars(select(Customer.id).where(Customer.id.in_(ids), Customer.status == status))
+    )
+
+
+def count_open_past_due(session: Session, *, before: datetime) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(FollowUp)
+            .where(FollowUp.state == "open", FollowUp.next_at < before)
+        )
+        or 0
+    )
+
+
+def count_undeliverable(session: Session, *, since: datetime, until: datetime) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(ReminderDelivery)
+            .where(
+                ReminderDelivery.status == "undeliverable",
+                ReminderDelivery.at >= since,
+                ReminderDelivery.at < until,
+            )
+        )
+        or 0
+    )
+
+
+def customer_identities(
+    session: Session,
+) -> list[tuple[int, str, str, str | None, str | None, str]]:
+    """(id, name, company, phone, email, owner) of every customer, for duplicate detection."""
+    rows = session.execute(
+        select(
+            Customer.id,
+            Customer.name,
+            Customer.company,
+            Customer.phone_e164,
+            Customer.email,
+            Customer.owner_id,
+        ).order_by(Customer.id)
+    ).all()
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def followups_logged_by_owner(
+    session: Session, *, since: datetime, until: datetime
+) -> list[tuple[str, datetime]]:
+    rows = session.execute(
+        select(FollowUp.owner_id, FollowUp.created_at).where(
+            FollowUp.created_at >= since, FollowUp.created_at < until
+        )
+    ).all()
+    return [(owner, created) for owner, created in rows]
+
+
+# --- exactly one summary per channel per day -----------------------------------------------
+
+
+def claim_run(
+    session: Session,
+    *,
+    channel_id: str,
+    local_date: date,
+    as_of: datetime,
+    now: datetime,
+    lease_until: datetime,
+    token: str,
+    late: bool,
+) -> SummaryRun | None:
+    """Today's run for this channel, if this caller gets to post it; None if it's posted or held."""
+    try:
+        with session.begin_nested():
+            run = SummaryRun(
+                channel_id=channel_id,
+                local_date=local_date,
+                status="claimed",
+                claimed_until=lease_until,
+                claim_token=token,
+                as_of=as_of,
+                late=late,
+            )
+            session.add(run)
+        return run
+    except IntegrityError:
+        pass
+    # A run exists: take it over only if its holder's lease ran out before it posted.
+    taken = session.scalars(
+        update(SummaryRun)
+        .where(
+            SummaryRun.channel_id == channel_id,
+            SummaryRun.local_date == local_date,
+            SummaryRun.status == "claimed",
+            or_(SummaryRun.claimed_until.is_(None), SummaryRun.claimed_until < now),
+        )
+        .values(claimed_until=lease_until, claim_token=token, as_of=as_of, late=late)
+        .returning(SummaryRun.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return session.get(SummaryRun, taken[0], populate_existing=True) if taken else None
+
+
+def mark_posted(
+    session: Session,
+    *,
+    run_id: int,
+    token: str,
+    message_ts: str,
+    posted_at: datetime,
+    chart_file_id: str | None,
+) -> bool:
+    result = session.execute(
+        update(SummaryRun)
+        .where(SummaryRun.id == run_id, SummaryRun.claim_token == token)
+        .values(
+            status="posted",
+            message_ts=message_ts,
+            posted_at=posted_at,
+            chart_file_id=chart_file_id,
+            claimed_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def previous_run_as_of(session: Session, *, channel_id: str, before: date) -> datetime | None:
+    return session.scalar(
+        select(SummaryRun.as_of)
+        .where(
+            SummaryRun.channel_id == channel_id,
+            SummaryRun.status == "posted",
+            SummaryRun.local_date < before,
+        )
+        .order_by(SummaryRun.local_date.desc())
+        .limit(1)
+    )
+
+
+def posted_between(session: Session, *, channel_id: str, first: date, last: date) -> bool:
+    """Was a summary already posted in this channel on a day in [first, last)?"""
+    found = session.scalar(
+        select(func.count())
+        .select_from(SummaryRun)
+        .where(
+            and_(
+                SummaryRun.channel_id == channel_id,
+                SummaryRun.status == "posted",
+                SummaryRun.local_date >= first,
+                SummaryRun.local_date < last,
+            )
+        )
+    )
+    return bool(found)
+
+
+def posted_on(session: Session, *, channel_id: str, local_date: date) -> Any:
+    return session.scalar(
+        select(SummaryRun.id).where(
+            SummaryRun.channel_id == channel_id,
+            SummaryRun.local_date == local_date,
+            SummaryRun.status == "posted",
+        )
+    )
