@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument(
         "--dry-run", action="store_true", help="print the Block Kit JSON; post and change nothing"
     )
+    summary.add_argument(
+        "--force",
+        action="store_true",
+        help="post even outside SUMMARY_DAYS/SUMMARY_TIME (still at most once a day)",
+    )
     return parser
 
 
@@ -119,7 +124,12 @@ def cmd_remind(settings: Settings, *, now: datetime | None, dry_run: bool) -> in
 
 
 def cmd_summary(
-    settings: Settings, *, now: datetime | None, channel: str | None, dry_run: bool
+    settings: Settings,
+    *,
+    now: datetime | None,
+    channel: str | None,
+    dry_run: bool,
+    force: bool = False,
 ) -> int:
     from bot.app import create_app
 
@@ -134,6 +144,9 @@ def cmd_summary(
         if dry_run:
             message = services.summary.render(services.summary.build(channel_id, moment))
             print(json.dumps({"channel": channel_id, **message}, ensure_ascii=False, indent=2))
+        elif not force and not services.summary.is_due(moment):
+            # Cron may run this every few minutes: it posts once the day's time has come.
+            print(f"{channel_id}: not due (SUMMARY_DAYS / SUMMARY_TIME); --force posts anyway")
         else:
             result = services.summary.post(channel_id, moment)
             print(f"{channel_id}: {result.outcome}")

@@ -71,7 +71,7 @@ def complete(
 ) -> Outcome:
     with db.transaction() as session:
         followup = _load(session, followup_id)
-        require_may_act_on(settings, actor_id=actor_id, owner_id=followup.owner_id)
+        require_may_act_on(session, settings, actor_id=actor_id, owner_id=followup.owner_id)
         if followup.state == "done":
             return _outcome(followup, changed=False)
         close_followup(session, followup, actor_id=actor_id, at=now, action="done")
@@ -102,7 +102,7 @@ def snooze(
 ) -> Outcome:
     with db.transaction() as session:
         followup = _load(session, followup_id)
-        require_may_act_on(settings, actor_id=actor_id, owner_id=followup.owner_id)
+        require_may_act_on(session, settings, actor_id=actor_id, owner_id=followup.owner_id)
         if followup.state != "open" or followup.next_at == until:
             return _outcome(followup, changed=False)
         before = followup.next_at.isoformat()
@@ -131,7 +131,7 @@ def reassign(
     """Give the customer and this follow-up to someone else; a due item is reminded to them."""
     with db.transaction() as session:
         followup = _load(session, followup_id)
-        require_may_act_on(settings, actor_id=actor_id, owner_id=followup.owner_id)
+        require_may_act_on(session, settings, actor_id=actor_id, owner_id=followup.owner_id)
         previous = followup.owner_id
         if followup.state != "open" or previous == new_owner_id:
             return _outcome(followup, changed=False)
@@ -141,6 +141,7 @@ def reassign(
         handed_over: list[Customer | FollowUp] = [followup]
         if followup.customer.owner_id == previous:
             followup.customer.owner_id = new_owner_id
+            followup.customer.owner_since = now
             handed_over.append(followup.customer)
         for record in handed_over:
             queries.record_change(

@@ -16,7 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.dates import ParsedWhen, parse_when
-from bot.permissions import SLACK_USER_ID
+from bot.matching import (
+    likely_same_customer,
+    normalize_company,
+    normalize_person,
+    similar_company_keys,
+)
+from bot.permissions import SLACK_USER_ID, may_act_on
+from bot.settings import Settings
 from bot.validation import (
     FieldError,
     check_specific_note,
@@ -64,6 +71,9 @@ class FollowupForm:
     next_action: str | None
     status: str | None
     notes: str | None
+    existing_customer_id: int | None = None
+    confirm_new_customer: bool = False
+    confirm_close_open: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,10 +87,13 @@ class ValidFollowup:
     summary: str
     feedback: str
     owner_id: str
-    next_at: ParsedWhen
-    next_action: str
+    next_at: ParsedWhen | None  # None only for a customer marked lost: nothing comes next
+    next_action: str | None
     status: str
     notes: str | None
+    existing_customer_id: int | None = None
+    confirm_new_customer: bool = False
+    confirm_close_open: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +104,9 @@ class FormContext:
     now: datetime
     phone_region: str
     default_time: time
+    # When editing: the next-contact text the form was opened with. Left as it was, it stands
+    # even if that moment has passed (fixing a typo in the summary must not force a new date).
+    unchanged_next_at: str | None = None
 
 
 class _Collector:
@@ -125,13 +141,22 @@ def validate_followup(form: FollowupForm, context: FormContext) -> ValidFollowup
     method = check.field(
         "method", _one_of, form.method, METHODS, "Pick how you contacted the customer."
     )
-    summary = check.field("summary", _note, form.summary, "summary", "what was discussed")
-    feedback = check.field("feedback", _note, form.feedback, "feedback", "what the customer said")
-    owner = check.field("owner", _owner, form.owner_id)
-    next_at = check.field("next_at", _next_at, form.next_at, context)
-    next_action = check.field("next_action", _next_action, form.next_action)
     status = check.field(
         "status", _one_of, form.status, STATUSES, "Pick the customer's status after this contact."
+    )
+    summary = check.field("summary", _note, form.summary, "summary", "what was discussed")
+    feedback = check.field("feedback", _feedback, form.feedback, status)
+    owner = check.field("owner", _owner, form.owner_id)
+    lost = status == "lost"
+    next_at = (
+        None
+        if lost and not clean_text(form.next_at)
+        else (check.field("next_at", _next_at, form.next_at, context))
+    )
+    next_action = (
+        None
+        if lost and not clean_text(form.next_action)
+        else (check.field("next_action", _next_action, form.next_action))
     )
     notes = check.field("notes", _optional_text, form.notes, NOTE_MAX, "notes")
     if check.errors:
@@ -150,12 +175,16 @@ def validate_followup(form: FollowupForm, context: FormContext) -> ValidFollowup
         next_action=next_action,
         status=status,
         notes=notes,
+        existing_customer_id=form.existing_customer_id,
+        confirm_new_customer=form.confirm_new_customer,
+        confirm_close_open=form.confirm_close_open,
     )
 
 
 def _contact(check: _Collector, form: FollowupForm, region: str) -> tuple[str | None, str | None]:
     raw_phone, raw_email = clean_text(form.phone), clean_text(form.email)
-    if not raw_phone and not raw_email:
+    # A customer picked from the list already has contact details on record.
+    if not raw_phone and not raw_email and form.existing_customer_id is None:
         check.errors["phone"] = (
             "Give a phone number or an email, so anyone on the team can reach this customer."
         )
@@ -185,6 +214,23 @@ def _note(value: str | None, kind: str, what: str) -> str:
     return text
 
 
+WHY_WON_OR_LOST = {
+    "won": "Say why they bought — what decided it (e.g. 'Chose us over Acme for SSO; 200 seats').",
+    "lost": "Say why the customer was lost (e.g. 'Went with Acme: 20% cheaper, no SSO needed').",
+}
+
+
+def _feedback(value: str | None, status: str | None) -> str:
+    """Feedback is always specific; for won and lost it must say why, as the pipeline report
+    and the next colleague need the reason, not just the outcome."""
+    try:
+        return _note(value, "feedback", "what the customer said")
+    except FieldError as problem:
+        if status in WHY_WON_OR_LOST and clean_text(value):
+            raise FieldError(WHY_WON_OR_LOST[status]) from problem
+        raise
+
+
 def _next_action(value: str | None) -> str:
     text = require_text(value, label="what you will do next", max_length=NEXT_ACTION_MAX)
     check_specific_note(text, kind="next_action")
@@ -209,6 +255,8 @@ def _next_at(value: str | None, context: FormContext) -> ParsedWhen:
     parsed = parse_when(text, context.zone, context.now, context.default_time)
     if parsed is None:
         raise FieldError(f"Couldn't read '{text}' as a date — {DATE_EXAMPLES}.")
+    if text == context.unchanged_next_at:
+        return parsed
     if parsed.at_utc <= context.now:
         raise FieldError(
             f"'{text}' is {_local_short(parsed)}, which has already passed — "
@@ -233,6 +281,8 @@ class Recorded:
     followup: FollowUp
     customer_created: bool
     already_recorded: bool
+    notify_owner: str | None = None  # someone else's customer: tell its owner
+    closed_open: int = 0
 
 
 def record_followup(
@@ -274,32 +324,15 @@ def _record(
         existing = queries.find_followup_by_submission(session, submission_key)
         if existing is not None:
             return Recorded(existing.customer, existing, False, already_recorded=True)
-    customer = queries.find_customer_by_contact(
-        session, phone_e164=entry.phone_e164, email=entry.email, lock=True
-    )
+    customer = _resolve_customer(session, entry)
     created = customer is None
     if customer is None:
         customer = _create_customer(session, entry, author_id, now)
     else:
+        _confirm_lost(session, customer, entry)
         _update_customer(session, customer, entry, author_id, now)
-    _close_superseded(session, customer, author_id, entry.contacted_at, now)
-    followup = FollowUp(
-        customer=customer,
-        author_id=author_id,
-        owner_id=entry.owner_id,
-        contacted_at=entry.contacted_at,
-        method=entry.method,
-        summary=entry.summary,
-        feedback=entry.feedback,
-        status_after=entry.status,
-        next_at=entry.next_at.at_utc,
-        next_action=entry.next_action,
-        notes=entry.notes,
-        state="open",
-        submission_key=submission_key,
-        remind_at=entry.next_at.at_utc,
-        created_at=now,
-    )
+    closed = _close_superseded(session, customer, author_id, entry.contacted_at, now)
+    followup = _new_followup(entry, customer, author_id, submission_key, now)
     session.add(followup)
     session.flush()
     queries.log_change(
@@ -312,7 +345,114 @@ def _record(
         after=followup_fields(followup),
         at=now,
     )
-    return Recorded(customer, followup, created, already_recorded=False)
+    tell = customer.owner_id if not created and customer.owner_id != author_id else None
+    return Recorded(customer, followup, created, False, notify_owner=tell, closed_open=closed)
+
+
+def _new_followup(
+    entry: ValidFollowup,
+    customer: Customer,
+    author_id: str,
+    submission_key: str | None,
+    now: datetime,
+) -> FollowUp:
+    """Open with a reminder at the next contact — or, for a lost customer, closed at once."""
+    lost = entry.status == "lost"
+    next_at = entry.next_at.at_utc if entry.next_at is not None else entry.contacted_at
+    return FollowUp(
+        customer=customer,
+        author_id=author_id,
+        owner_id=entry.owner_id,
+        contacted_at=entry.contacted_at,
+        method=entry.method,
+        summary=entry.summary,
+        feedback=entry.feedback,
+        status_after=entry.status,
+        next_at=next_at,
+        next_action=entry.next_action or "",
+        notes=entry.notes,
+        state="done" if lost else "open",
+        done_at=entry.contacted_at if lost else None,
+        done_by=author_id if lost else None,
+        submission_key=submission_key,
+        remind_at=None if lost else next_at,
+        created_at=now,
+    )
+
+
+def _resolve_customer(session: Session, entry: ValidFollowup) -> Customer | None:
+    """The customer this entry is about: the one picked, else the one with this phone or email,
+    else None (a new customer) — unless a similar one exists and the rep didn't say it's new."""
+    if entry.existing_customer_id is not None:
+        picked = queries.get_customer(session, entry.existing_customer_id, lock=True)
+        if picked is None:
+            raise FormError({"existing_customer": "That customer no longer exists — pick again."})
+        return picked
+    customer = queries.find_customer_by_contact(
+        session, phone_e164=entry.phone_e164, email=entry.email, lock=True
+    )
+    if customer is None and not entry.confirm_new_customer:
+        similar = find_similar_customer(session, entry.customer_name, entry.company)
+        if similar is not None and _same_contact(similar, entry):
+            # Saved by someone else a moment ago (it committed after our lookup above): it's
+            # this very customer, not a look-alike.
+            return queries.get_customer(session, similar.id, lock=True)
+        if similar is not None:
+            owner = queries.user_names(session, [similar.owner_id]).get(similar.owner_id)
+            raise FormError(
+                {
+                    "customer_name": (
+                        f"Looks like {similar.name} · {similar.company}, already a customer "
+                        f"(owner: {owner or similar.owner_id}). Pick them under “Existing "
+                        "customer” at the top — or, if this really is someone else, tick “Add "
+                        "as a new customer” at the bottom."
+                    )
+                }
+            )
+    return customer
+
+
+DUPLICATE_THRESHOLD = 90.0
+
+
+def _same_contact(customer: Customer, entry: ValidFollowup) -> bool:
+    return bool(
+        (entry.phone_e164 and customer.phone_e164 == entry.phone_e164)
+        or (entry.email and customer.email == entry.email)
+    )
+
+
+def find_similar_customer(session: Session, name: str, company: str) -> Customer | None:
+    """A customer who is likely this same person at this same company, best match first.
+
+    Candidates come from the indexed company key (exact, then fuzzy over the distinct keys),
+    so this stays a few queries however many customers there are.
+    """
+    key = normalize_company(company)
+    keys = [key, *similar_company_keys(queries.distinct_company_keys(session), key)]
+    best: tuple[float, Customer] | None = None
+    for candidate in queries.customers_with_company_keys(session, keys):
+        score = likely_same_customer(name, company, candidate.name, candidate.company)
+        if score >= DUPLICATE_THRESHOLD and (best is None or score > best[0]):
+            best = (score, candidate)
+    return best[1] if best else None
+
+
+def _confirm_lost(session: Session, customer: Customer, entry: ValidFollowup) -> None:
+    """Marking a customer lost closes their open follow-ups; the rep must say they mean it."""
+    if entry.status != "lost" or entry.confirm_close_open:
+        return
+    still_open = len(queries.open_followups_for_customer(session, customer.id))
+    if still_open:
+        raise FormError(
+            {
+                "status": (
+                    f"Marking {customer.name} lost closes {still_open} open follow-up"
+                    f"{'s' if still_open > 1 else ''} — tick “Customer lost: close their open "
+                    "follow-ups” at the bottom to confirm."
+                )
+            }
+        )
 
 
 CUSTOMER_FIELDS = ("name", "company", "phone_e164", "email", "owner_id", "status")
@@ -344,6 +484,9 @@ def _create_customer(
     customer = Customer(
         name=entry.customer_name,
         company=entry.company,
+        name_key=normalize_person(entry.customer_name),
+        company_key=normalize_company(entry.company),
+        owner_since=now,
         phone_e164=entry.phone_e164,
         email=entry.email,
         owner_id=entry.owner_id,
@@ -396,6 +539,8 @@ def _update_customer(
         return
     for field in before:
         setattr(customer, field, wanted[field])
+    customer.name_key = normalize_person(customer.name)
+    customer.company_key = normalize_company(customer.company)
     queries.record_change(
         session,
         customer,
@@ -409,16 +554,18 @@ def _update_customer(
 
 def _close_superseded(
     session: Session, customer: Customer, author_id: str, contacted_at: datetime, now: datetime
-) -> None:
+) -> int:
     """A new entry for a customer replaces their open follow-up, as a new row in the sheet would.
 
     Without this the old "next contact" would still come due and remind someone of a call that has
     just happened.
     """
-    for followup in queries.open_followups_for_customer(session, customer.id):
+    superseded = queries.open_followups_for_customer(session, customer.id)
+    for followup in superseded:
         close_followup(
             session, followup, actor_id=author_id, at=contacted_at, action="superseded", now=now
         )
+    return len(superseded)
 
 
 def close_followup(
@@ -446,7 +593,8 @@ def close_followup(
 
 @dataclass(frozen=True)
 class CustomerSnapshot:
-    """A customer's details as the modal pre-fills them."""
+    """A customer's details as the modal pre-fills them for one viewer: contact details only
+    if that viewer may see them (the owner, their manager, an admin)."""
 
     id: int
     name: str
@@ -454,31 +602,42 @@ class CustomerSnapshot:
     phone_e164: str | None
     email: str | None
     owner_id: str
+    owner_since: datetime | None
     status: str
     followup_count: int
+    contact_visible: bool
 
 
-def _snapshot(session: Session, customer: Customer) -> CustomerSnapshot:
+def _snapshot(
+    session: Session, settings: Settings, customer: Customer, viewer_id: str
+) -> CustomerSnapshot:
+    visible = may_act_on(session, settings, actor_id=viewer_id, owner_id=customer.owner_id)
     return CustomerSnapshot(
         id=customer.id,
         name=customer.name,
         company=customer.company,
-        phone_e164=customer.phone_e164,
-        email=customer.email,
+        phone_e164=customer.phone_e164 if visible else None,
+        email=customer.email if visible else None,
         owner_id=customer.owner_id,
+        owner_since=customer.owner_since or customer.created_at,
         status=customer.status,
         followup_count=queries.count_followups(session, customer.id),
+        contact_visible=visible,
     )
 
 
-def find_customer_by_name(db: Database, name: str) -> CustomerSnapshot | None:
-    """The one customer with exactly this name (ignoring case), or None if none or ambiguous."""
+def find_customer_by_name(
+    db: Database, settings: Settings, name: str, *, viewer_id: str
+) -> CustomerSnapshot | None:
+    """The one customer with this name (compared normalised), or None if none or ambiguous."""
     with db.reader() as session:
-        matches = queries.find_customers_named(session, name, limit=2)
-        return _snapshot(session, matches[0]) if len(matches) == 1 else None
+        matches = queries.find_customers_by_name_key(session, normalize_person(name), limit=2)
+        return _snapshot(session, settings, matches[0], viewer_id) if len(matches) == 1 else None
 
 
-def find_customer_by_id(db: Database, customer_id: int) -> CustomerSnapshot | None:
+def find_customer_by_id(
+    db: Database, settings: Settings, customer_id: int, *, viewer_id: str
+) -> CustomerSnapshot | None:
     with db.reader() as session:
         customer = queries.get_customer(session, customer_id)
-        return _snapshot(session, customer) if customer is not None else None
+        return _snapshot(session, settings, customer, viewer_id) if customer else None

@@ -9,13 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from bot.matching import Candidate, classify_query, rank_customers
 from bot.permissions import may_act_on
 from bot.settings import Settings
 from bot.validation import mask_email, mask_phone
 from storage import queries
 from storage.db import Database
-from storage.models import Customer
+from storage.models import Customer, FollowUp
 
 MAX_RESULTS = 10
 TIMELINE_LENGTH = 10
@@ -42,6 +44,8 @@ class TimelineEntry:
     next_at: datetime
     next_action: str
     state: str
+    edited_by: str | None = None
+    edited_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,8 @@ def _hit(customer: Customer, *, masked: bool) -> CustomerHit:
     )
 
 
-def _masked_for(settings: Settings, viewer_id: str, customer: Customer) -> bool:
-    return not may_act_on(settings, actor_id=viewer_id, owner_id=customer.owner_id)
+def _masked_for(session: Session, settings: Settings, viewer_id: str, customer: Customer) -> bool:
+    return not may_act_on(session, settings, actor_id=viewer_id, owner_id=customer.owner_id)
 
 
 def find_customers(
@@ -93,7 +97,24 @@ def find_customers(
                 c.id: c for c in queries.customers_by_ids(session, [m.candidate.id for m in ranked])
             }
             customers = [by_id[m.candidate.id] for m in ranked if m.candidate.id in by_id]
-        return [_hit(c, masked=_masked_for(settings, viewer_id, c)) for c in customers]
+        return [_hit(c, masked=_masked_for(session, settings, viewer_id, c)) for c in customers]
+
+
+def _entry(session: Session, followup: FollowUp) -> TimelineEntry:
+    last = queries.latest_change(session, "followup", followup.id)
+    edited = last if last is not None and last.action == "edit" else None
+    return TimelineEntry(
+        followup.contacted_at,
+        followup.author_id,
+        followup.method,
+        followup.summary,
+        followup.feedback,
+        followup.next_at,
+        followup.next_action,
+        followup.state,
+        edited_by=edited.actor_id if edited else None,
+        edited_at=edited.at if edited else None,
+    )
 
 
 def customer_card(
@@ -103,18 +124,15 @@ def customer_card(
         customer = queries.get_customer(session, customer_id)
         if customer is None:
             return None
-        masked = _masked_for(settings, viewer_id, customer)
-        timeline = tuple(
-            TimelineEntry(
-                f.contacted_at,
-                f.author_id,
-                f.method,
-                f.summary,
-                f.feedback,
-                f.next_at,
-                f.next_action,
-                f.state,
+        masked = _masked_for(session, settings, viewer_id, customer)
+        # Someone else's customer: who owns it is shown (so nobody chases them twice), what
+        # was said is not.
+        timeline = (
+            ()
+            if masked
+            else tuple(
+                _entry(session, f)
+                for f in queries.followups_of_customer(session, customer.id, limit=TIMELINE_LENGTH)
             )
-            for f in queries.followups_of_customer(session, customer.id, limit=TIMELINE_LENGTH)
         )
         return CustomerCard(_hit(customer, masked=masked), timeline, masked)

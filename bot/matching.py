@@ -713,3 +713,27 @@ def likely_same_customer(a_name: str, a_company: str, b_name: str, b_company: st
     if company < SAME_COMPANY_THRESHOLD:
         return round(min(company, person, DIFFERENT_COMPANY_CAP), SCORE_DECIMALS)
     return round(min(company, person), SCORE_DECIMALS)
+
+
+def similar_company_keys(keys: Sequence[str], key: str, *, limit: int = 20) -> list[str]:
+    """Of these normalised company keys, those close enough to `key` for likely_same_customer
+    to call the companies one (fuzzy ≥ SAME_COMPANY_THRESHOLD, or one inside the other).
+
+    A fast pre-filter for duplicate checks: rapidfuzz narrows the field in C, and only the
+    survivors get the exact (slower) comparison.
+    """
+    if not key:
+        return []
+    survivors = {
+        candidate
+        for candidate, _, _ in process.extract(
+            key, keys, scorer=fuzz.partial_ratio, score_cutoff=SAME_COMPANY_THRESHOLD, limit=None
+        )
+        if candidate and candidate != key
+    }
+    close = [
+        candidate
+        for candidate in survivors
+        if _symmetric_score(candidate, key, word_order_free=False) >= SAME_COMPANY_THRESHOLD
+    ]
+    return sorted(close)[:limit]

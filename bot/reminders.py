@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.permissions import escalation_recipients
 from bot.settings import Settings
 from bot.users import UserDirectory
 from storage import reminders as store
@@ -301,7 +302,9 @@ class ReminderService:
             outcome = self._post(item.owner_id, message, [item], "escalation", token, now, report)
             if outcome == "retry":
                 continue
-            for manager_id in sorted(self._settings.admins - {item.owner_id}):
+            with self._db.reader() as session:
+                managers = escalation_recipients(session, self._settings, item.owner_id)
+            for manager_id in managers:
                 zone = self._users.zone(manager_id)
                 note = self._messages.manager_escalation(item, zone, now)
                 self._post(manager_id, note, [item], "escalation_manager", token, now, report)

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.charts import weekly_chart_png
@@ -38,6 +39,13 @@ STALE_AFTER = timedelta(days=7)
 FUNNEL = (("prospect", "interested"), ("interested", "won"))
 DUPLICATE_SCORE = 85.0
 CHART_WEEKS = 4
+PERMANENT_CHANNEL_ERRORS = frozenset(
+    {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+)
+# Duplicate detection compares pairs within a company; a catch-all company name ("个人",
+# "Individual") can hold thousands of customers, so the work is bounded.
+DUPLICATE_GROUP_LIMIT = 60
+DUPLICATE_COMPARISONS = 20_000
 
 
 @dataclass(frozen=True)
@@ -185,10 +193,18 @@ class SummaryService:
     # --- posting, exactly once ----------------------------------------------------------------
 
     def run_due(self, now: datetime) -> list[RunResult]:
-        """The scheduler's tick: post today's summary to every channel that hasn't had it."""
+        """The scheduler's tick: post today's summary to every channel that hasn't had it.
+        One channel's failure never keeps the others from getting theirs."""
         if not self._settings.summary_channel_ids or not self.is_due(now):
             return []
-        return [self.post(channel, now) for channel in self._settings.summary_channel_ids]
+        results = []
+        for channel in self._settings.summary_channel_ids:
+            try:
+                results.append(self.post(channel, now))
+            except Exception:
+                logger.exception("summary for %s failed; the next tick tries again", channel)
+                results.append(RunResult(channel, "failed"))
+        return results
 
     def post(self, channel_id: str, now: datetime) -> RunResult:
         local_date = now.astimezone(self._settings.summary_zone).date()
@@ -211,25 +227,66 @@ class SummaryService:
                 done = store.posted_on(session, channel_id=channel_id, local_date=local_date)
             return RunResult(channel_id, "already posted" if done else "held by another process")
         message = self.render(self.build(channel_id, now, late=late))
-        response = self._client.chat_postMessage(channel=channel_id, **message)
-        chart_id = self._weekly_chart(channel_id, local_date, now)
+        try:
+            response = self._client.chat_postMessage(channel=channel_id, **message)
+        except SlackApiError as error:
+            return self._post_failed(channel_id, run_id, token, local_date, now, error)
+        ts = str(response.get("ts") or "")
+        # Recorded the moment Slack accepted it: whatever happens next (the chart, a crash),
+        # no other process may post this day's summary again.
         with self._db.transaction() as session:
-            store.mark_posted(
+            if not store.mark_posted(
                 session,
                 run_id=run_id,
                 token=token,
-                message_ts=str(response.get("ts") or ""),
+                message_ts=ts,
                 posted_at=now,
-                chart_file_id=chart_id,
+                chart_file_id=None,
+            ):
+                logger.warning("summary for %s posted after its lease ran out", channel_id)
+        chart_id = self._weekly_chart(channel_id, local_date, now)
+        if chart_id:
+            with self._db.transaction() as session:
+                store.set_chart(session, run_id=run_id, chart_file_id=chart_id)
+        return RunResult(channel_id, "posted", ts, chart_id)
+
+    def _post_failed(
+        self,
+        channel_id: str,
+        run_id: int,
+        token: str,
+        local_date: date,
+        now: datetime,
+        error: SlackApiError,
+    ) -> RunResult:
+        """Transient: free the claim so the next tick retries. Permanent (the bot isn't in the
+        channel, it's gone or archived): hold the claim until the day ends, so the failure is
+        logged once instead of every minute — and say what to do about it."""
+        code = str(error.response.get("error") or "unknown_error")
+        permanent = code in PERMANENT_CHANNEL_ERRORS
+        until = day_bounds(local_date, self._settings.summary_zone)[1] if permanent else now
+        with self._db.transaction() as session:
+            store.hold_claim(session, run_id=run_id, token=token, until=until)
+        if permanent:
+            logger.error(
+                "summary for %s can't be posted (%s): invite the bot to the channel or fix "
+                "SUMMARY_CHANNELS",
+                channel_id,
+                code,
             )
-        return RunResult(channel_id, "posted", str(response.get("ts") or ""), chart_id)
+        else:
+            logger.warning(
+                "summary for %s failed (%s); retrying at the next tick", channel_id, code
+            )
+        return RunResult(channel_id, f"failed: {code}")
 
     def _weekly_chart(self, channel_id: str, local_date: date, now: datetime) -> str | None:
-        """On the week's first summary, the pipeline chart too. A failed chart never blocks the
-        summary itself: it's logged and the text stands alone."""
-        monday = local_date - timedelta(days=local_date.weekday())
+        """Once a week — whichever days the team's summaries run — the pipeline chart too. A
+        failed chart never blocks the summary itself: it's logged and the text stands alone."""
         with self._db.reader() as session:
-            if store.posted_between(session, channel_id=channel_id, first=monday, last=local_date):
+            if store.chart_since(
+                session, channel_id=channel_id, first=local_date - timedelta(days=6)
+            ):
                 return None
         try:
             png, title = self.chart(now)
@@ -324,7 +381,12 @@ def _likely_duplicates(session: Session, limit: int = 3) -> tuple[DuplicatePair,
     for row in store.customer_identities(session):
         by_company[normalize_company(row[2])].append(row)
     pairs: list[DuplicatePair] = []
-    for group in by_company.values():
+    budget = DUPLICATE_COMPARISONS
+    for whole_group in by_company.values():
+        group = whole_group[-DUPLICATE_GROUP_LIMIT:]  # the newest: most likely just typed twice
+        budget -= len(group) * (len(group) - 1) // 2
+        if budget < 0:
+            break
         for i, first in enumerate(group):
             for second in group[i + 1 :]:
                 score = likely_same_customer(first[1], first[2], second[1], second[2])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import commands, events, home, reminders, views
+from handlers import commands, edit, events, home, merge, modal, reminders, team, views
 
 
 def register_all(app: App) -> None:
@@ -13,3 +13,7 @@ def register_all(app: App) -> None:
     reminders.register(app)
     events.register(app)
     home.register(app)
+    modal.register(app)
+    edit.register(app)
+    team.register(app)
+    merge.register(app)

@@ -8,23 +8,33 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.followups import find_customer_by_id, find_customer_by_name
+from bot.history import customer_history
 from bot.home import home_data
 from bot.lookup import customer_card, find_customers
+from bot.permissions import NotAllowedError
 from bot.services import Services, services_from
 from handlers.blocks import help_message
+from handlers.edit import open_edit
 from handlers.lookup_blocks import (
     LOG_FOR_CUSTOMER,
     OPEN_CARD,
     card_message,
+    history_message,
     list_message,
     no_match_message,
     results_message,
 )
+from handlers.merge import open_merge_modal
 from handlers.modal import open_followup_modal, prefill_from
+from handlers.team import run_team_command
 
 HELP_WORDS = frozenset({"help", "?", "帮助"})
 FIND_WORDS = frozenset({"find", "search", "查找", "查询"})
 LIST_WORDS = frozenset({"list", "mine", "列表"})
+EDIT_WORDS = frozenset({"edit", "修改", "编辑"})
+HISTORY_WORDS = frozenset({"history", "log", "历史", "记录"})
+TEAM_WORDS = frozenset({"team", "团队"})
+MERGE_WORDS = frozenset({"merge", "合并"})
 
 
 def register(app: App) -> None:
@@ -37,13 +47,40 @@ def handle_followup_command(
     ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
 ) -> None:
     text = str(command.get("text") or "").strip()
-    word, _, rest = text.partition(" ")
+    # split(), not partition(" "): a Chinese IME types a full-width space between words.
+    word, rest = [*text.split(maxsplit=1), "", ""][:2]
     services = services_from(context)
     user_id = str(command.get("user_id") or "")
     if word.lower() in HELP_WORDS:
         ack(**help_message())
     elif word.lower() in FIND_WORDS:
         ack(**_find(services, rest.strip(), user_id))
+    elif word.lower() in HISTORY_WORDS:
+        ack(**_history(services, rest.strip(), user_id))
+    elif word.lower() in TEAM_WORDS and not rest:
+        run_team_command(ack, respond, services, client, command=command)
+    elif word.lower() in MERGE_WORDS and not rest:
+        ack()
+        opened = open_merge_modal(
+            services, client, trigger_id=str(command.get("trigger_id") or ""), user_id=user_id
+        )
+        if not opened:
+            respond(
+                text="Couldn't open the merge form just now — please try again.",
+                response_type="ephemeral",
+            )
+    elif word.lower() in EDIT_WORDS and not rest:
+        ack()
+        problem = open_edit(
+            services,
+            client,
+            trigger_id=str(command.get("trigger_id") or ""),
+            user_id=user_id,
+            channel_id=command.get("channel_id"),
+            followup_id=None,
+        )
+        if problem:
+            respond(text=problem, response_type="ephemeral")
     elif word.lower() in LIST_WORDS and not rest:
         data = home_data(
             services.db, user_id, zone=services.users.zone(user_id), now=services.clock()
@@ -65,6 +102,28 @@ def _find(services: Services, query: str, viewer_id: str) -> dict[str, Any]:
     return results_message(query, hits)
 
 
+def _history(services: Services, query: str, viewer_id: str) -> dict[str, Any]:
+    if not query:
+        return help_message()
+    hits = find_customers(services.db, services.settings, query, viewer_id=viewer_id)
+    if not hits:
+        return no_match_message(query)
+    if len(hits) > 1 and hits[0].name != query:
+        return results_message(query, hits)
+    try:
+        history = customer_history(services.db, services.settings, hits[0].id, viewer_id=viewer_id)
+    except NotAllowedError as refused:
+        text = (
+            f"{hits[0].name}'s history is visible to their owner <@{refused.owner_id}>, "
+            "that owner's manager and admins."
+        )
+        return {"text": text}
+    if history is None:
+        return no_match_message(query)
+    zone = services.users.zone(viewer_id)
+    return history_message(history, zone=zone, now=services.clock())
+
+
 def _card(services: Services, customer_id: int, viewer_id: str) -> dict[str, Any] | None:
     card = customer_card(services.db, services.settings, customer_id, viewer_id=viewer_id)
     if card is None:
@@ -80,14 +139,19 @@ def _open_form(
     command: dict[str, Any],
     text: str,
 ) -> None:
-    snapshot = find_customer_by_name(services.db, text) if text else None
+    user_id = str(command.get("user_id") or "")
+    snapshot = (
+        find_customer_by_name(services.db, services.settings, text, viewer_id=user_id)
+        if text
+        else None
+    )
     opened = open_followup_modal(
         services,
         client,
         trigger_id=str(command.get("trigger_id") or ""),
-        user_id=str(command.get("user_id") or ""),
+        user_id=user_id,
         channel_id=command.get("channel_id"),
-        prefill=prefill_from(snapshot, text[:100]),
+        prefill=prefill_from(snapshot, text[:100], services=services, viewer_id=user_id),
     )
     if not opened:
         respond(
@@ -124,15 +188,20 @@ def on_log_for_customer(
     ack()
     services = services_from(context)
     customer_id = _action_customer_id(body)
-    snapshot = find_customer_by_id(services.db, customer_id) if customer_id else None
+    actor = _actor(body)
+    snapshot = (
+        find_customer_by_id(services.db, services.settings, customer_id, viewer_id=actor)
+        if customer_id
+        else None
+    )
     channel = body.get("channel")
     opened = open_followup_modal(
         services,
         client,
         trigger_id=str(body.get("trigger_id") or ""),
-        user_id=_actor(body),
+        user_id=actor,
         channel_id=channel.get("id") if isinstance(channel, dict) else None,
-        prefill=prefill_from(snapshot, ""),
+        prefill=prefill_from(snapshot, "", services=services, viewer_id=actor),
     )
     if not opened:
         respond(

@@ -15,8 +15,12 @@ MAX_FIELD_CHARS = 10_000
 
 
 def _element(values: Any, block_id: str) -> dict[str, Any]:
+    """The input's state, whatever its action_id: refilling a form (after a customer is
+    picked) gives inputs fresh action_ids, because Slack keeps what was typed under old ones."""
     block = values.get(block_id) if isinstance(values, dict) else None
-    element = block.get(block_id) if isinstance(block, dict) else None
+    if not isinstance(block, dict):
+        return {}
+    element = next(iter(block.values()), None) if len(block) == 1 else block.get(block_id)
     return element if isinstance(element, dict) else {}
 
 
@@ -50,6 +54,18 @@ def selected_moment(values: Any, block_id: str) -> datetime | None:
         return None
 
 
+def selected_options(values: Any, block_id: str) -> set[str]:
+    chosen = _element(values, block_id).get("selected_options")
+    if not isinstance(chosen, list):
+        return set()
+    return {str(o.get("value")) for o in chosen if isinstance(o, dict)}
+
+
+def selected_id(values: Any, block_id: str) -> int | None:
+    value = selected_value(values, block_id)
+    return int(value) if value is not None and value.isdigit() and len(value) < 19 else None
+
+
 def state_values(view: Any) -> Any:
     state = view.get("state") if isinstance(view, dict) else None
     return state.get("values") if isinstance(state, dict) else None
@@ -71,4 +87,7 @@ def read_followup_form(view: Any) -> FollowupForm:
         next_action=text_value(values, "next_action"),
         status=selected_value(values, "status"),
         notes=text_value(values, "notes"),
+        existing_customer_id=selected_id(values, "existing_customer"),
+        confirm_new_customer="new_customer" in selected_options(values, "confirm"),
+        confirm_close_open="close_open" in selected_options(values, "confirm"),
     )

@@ -12,8 +12,8 @@ from slack_sdk.errors import SlackApiError
 from bot.home import HomeData, ItemGroup, home_data
 from bot.services import Services, services_from
 from bot.timefmt import describe_moment, local_label
-from handlers.blocks import escape, mrkdwn, plain
-from handlers.modal import open_followup_modal, prefill_from
+from handlers.blocks import ModalPrefill, escape, mrkdwn, plain
+from handlers.modal import open_followup_modal
 from handlers.reminder_blocks import item_actions
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def on_log_followup(
         trigger_id=str(body.get("trigger_id") or ""),
         user_id=user_id,
         channel_id=None,
-        prefill=prefill_from(None, ""),
+        prefill=ModalPrefill(),
     )
 
 

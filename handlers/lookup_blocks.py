@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from bot.history import CustomerHistory, HistoryLine
 from bot.home import HomeData, ItemGroup
 from bot.lookup import CustomerCard, CustomerHit
 from bot.timefmt import describe_moment, local_label
@@ -78,6 +79,8 @@ def _timeline_entry(entry: Any, zone: ZoneInfo, now: datetime) -> dict[str, Any]
         f"*Next:* {escape(_clip(entry.next_action, 200))} — {local_label(entry.next_at, zone, now)}"
         + (" (done)" if entry.state == "done" else ""),
     ]
+    if entry.edited_by and entry.edited_at:
+        lines.append(f"_Edited by <@{entry.edited_by}>, {local_label(entry.edited_at, zone, now)}_")
     return {"type": "section", "text": mrkdwn("\n".join(lines))}
 
 
@@ -143,3 +146,54 @@ def list_message(data: HomeData) -> dict[str, Any]:
     )
     total = data.overdue.total + data.today.total + data.week.total
     return {"text": f"Your open follow-ups: {total}", "blocks": blocks}
+
+
+ACTION_WORDS: Final = {
+    "create": "created",
+    "update": "updated",
+    "edit": "edited",
+    "superseded": "closed (a newer follow-up was logged)",
+    "done": "marked done",
+    "snooze": "snoozed",
+    "reassign": "reassigned",
+    "merge": "merged another customer into",
+    "unmerge": "undid a merge of",
+}
+SHOWN_FIELDS: Final = 4
+
+
+def _value(value: Any) -> str:
+    text = "—" if value in (None, "") else str(value)
+    return escape(text if len(text) <= 60 else text[:59] + "…")
+
+
+def _history_line(line: HistoryLine, zone: ZoneInfo, now: datetime) -> str:
+    what = "follow-up" if line.entity == "followup" else "customer"
+    head = (
+        f"{local_label(line.at, zone, now)} · <@{line.actor_id}> "
+        f"{ACTION_WORDS.get(line.action, line.action)} {what}"
+        + (f" #{line.entity_id}" if line.entity == "followup" else "")
+    )
+    if line.action == "create":
+        return head
+    changes = [
+        f"{field}: {_value(before)} → {_value(after)}"
+        for field, before, after in line.changes[:SHOWN_FIELDS]
+        if not isinstance(after, (dict, list))
+    ]
+    return head + (" — " + "; ".join(changes) if changes else "")
+
+
+def history_message(history: CustomerHistory, *, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+    title = f"History of *{escape(history.name)}* · {escape(history.company)} (newest first)"
+    lines = [_history_line(line, zone, now) for line in history.lines] or ["No changes yet."]
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": mrkdwn(title)}]
+    chunk: list[str] = []
+    for line in lines:
+        if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
+            blocks.append({"type": "section", "text": mrkdwn("\n".join(chunk))})
+            chunk = []
+        chunk.append("• " + line)
+    if chunk:
+        blocks.append({"type": "section", "text": mrkdwn("\n".join(chunk))})
+    return {"text": f"History of {escape(history.name)}", "blocks": blocks[:50]}

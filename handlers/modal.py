@@ -1,20 +1,47 @@
-"""Opening the follow-up modal — shared by /followup and, later, buttons that log the next one."""
+"""Opening the follow-up form, offering existing customers as you type, and refilling the form
+when one is picked — shared by /followup, the reminder and Home buttons, and lookups."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from typing import Any, Final
 
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.followups import CustomerSnapshot
-from bot.services import Services
-from handlers.blocks import ModalMetadata, ModalPrefill, followup_modal
+from bot.followups import CustomerSnapshot, find_customer_by_id
+from bot.lookup import find_customers
+from bot.services import Services, services_from
+from handlers.blocks import (
+    EXISTING_CUSTOMER,
+    STATUS_LABELS,
+    ModalContext,
+    ModalMetadata,
+    ModalPrefill,
+    followup_modal,
+    plain,
+)
+from handlers.form import selected_id, state_values
 
 logger = logging.getLogger(__name__)
 
+MAX_OPTIONS: Final = 20
 
-def prefill_from(snapshot: CustomerSnapshot | None, typed_name: str) -> ModalPrefill:
+
+def register(app: App) -> None:
+    app.options(EXISTING_CUSTOMER)(on_customer_options)
+    app.action(EXISTING_CUSTOMER)(on_customer_picked)
+
+
+def customer_label(snapshot: CustomerSnapshot) -> str:
+    return f"{snapshot.name} · {snapshot.company}"[:75]
+
+
+def prefill_from(
+    snapshot: CustomerSnapshot | None, typed_name: str, *, services: Services, viewer_id: str
+) -> ModalPrefill:
     if snapshot is None:
         return ModalPrefill(customer_name=typed_name)
     return ModalPrefill(
@@ -24,10 +51,38 @@ def prefill_from(snapshot: CustomerSnapshot | None, typed_name: str) -> ModalPre
         email=snapshot.email or "",
         owner_id=snapshot.owner_id,
         status=snapshot.status,
-        existing_note=(
-            f"Existing customer · owner <@{snapshot.owner_id}> · "
-            f"{snapshot.followup_count} follow-up(s) so far"
-        ),
+        existing_note=_ownership_note(snapshot, services=services, viewer_id=viewer_id),
+        customer_id=snapshot.id,
+        customer_label=customer_label(snapshot),
+    )
+
+
+def _ownership_note(snapshot: CustomerSnapshot, *, services: Services, viewer_id: str) -> str:
+    status = STATUS_LABELS.get(snapshot.status, snapshot.status)
+    if snapshot.owner_id == viewer_id:
+        return f"Your customer · {status} · {snapshot.followup_count} follow-up(s) so far"
+    since = ""
+    if snapshot.owner_since is not None:
+        zone = services.users.zone(viewer_id)
+        local = snapshot.owner_since.astimezone(zone)
+        since = f" since {local.day} {local:%b}"
+    note = (
+        f"Owned by <@{snapshot.owner_id}>{since} — your follow-up will be added to their "
+        f"record and they will be told. · {status}"
+    )
+    if not snapshot.contact_visible:
+        note += " · Their contact details stay hidden; leave phone and email empty."
+    return note
+
+
+def modal_context(services: Services, user_id: str) -> ModalContext:
+    settings = services.settings
+    return ModalContext(
+        submitter_id=user_id,
+        zone_name=services.users.zone(user_id).key,
+        default_hour=settings.default_remind_hour.strftime("%H:%M"),
+        phone_region=settings.default_phone_region,
+        now=services.clock(),
     )
 
 
@@ -39,18 +94,13 @@ def open_followup_modal(
     user_id: str,
     channel_id: str | None,
     prefill: ModalPrefill,
+    metadata: ModalMetadata | None = None,
 ) -> bool:
     """Open the form; False (and a log line) if Slack refused, e.g. an expired trigger."""
-    settings = services.settings
-    zone = services.users.zone(user_id)
     view = followup_modal(
         prefill=prefill,
-        submitter_id=user_id,
-        zone_name=zone.key,
-        default_hour=settings.default_remind_hour.strftime("%H:%M"),
-        phone_region=settings.default_phone_region,
-        now=services.clock(),
-        metadata=ModalMetadata(channel_id=channel_id),
+        context=modal_context(services, user_id),
+        metadata=metadata or ModalMetadata(channel_id=channel_id),
     )
     try:
         client.views_open(trigger_id=trigger_id, view=view)
@@ -58,3 +108,63 @@ def open_followup_modal(
         logger.warning("views.open failed: %s", error.response.get("error"))
         return False
     return True
+
+
+def _user(body: dict[str, Any]) -> str:
+    user = body.get("user")
+    return str(user.get("id") or "") if isinstance(user, dict) else ""
+
+
+def on_customer_options(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    """Type-ahead for the Existing customer picker: the best matches for what was typed."""
+    services = services_from(context)
+    query = str(body.get("value") or "").strip()[:100]
+    hits = (
+        find_customers(services.db, services.settings, query, viewer_id=_user(body))
+        if query
+        else []
+    )
+    options = [
+        {"text": plain(f"{hit.name} · {hit.company}"[:75]), "value": str(hit.id)}
+        for hit in hits[:MAX_OPTIONS]
+    ]
+    ack(options=options)
+
+
+def _picked_id(body: dict[str, Any]) -> int | None:
+    actions = body.get("actions")
+    action = actions[0] if isinstance(actions, list) and actions else None
+    selected = action.get("selected_option") if isinstance(action, dict) else None
+    value = selected.get("value") if isinstance(selected, dict) else None
+    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 19 else None
+
+
+def on_customer_picked(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    """Refill the customer fields (and owner, status) from the picked customer."""
+    ack()
+    services = services_from(context)
+    view = body.get("view")
+    if not isinstance(view, dict):
+        return
+    customer_id = _picked_id(body) or selected_id(state_values(view), EXISTING_CUSTOMER)
+    user_id = _user(body)
+    snapshot = (
+        find_customer_by_id(services.db, services.settings, customer_id, viewer_id=user_id)
+        if customer_id is not None
+        else None
+    )
+    if snapshot is None:
+        return
+    metadata = ModalMetadata.decode(view.get("private_metadata"))
+    refilled = followup_modal(
+        prefill=prefill_from(snapshot, "", services=services, viewer_id=user_id),
+        context=modal_context(services, user_id),
+        metadata=replace(metadata, refill=metadata.refill + 1),
+    )
+    try:
+        client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=refilled)
+    except SlackApiError as error:
+        # hash_conflict: the rep changed something meanwhile; their next pick refills again.
+        logger.info("views.update after a pick failed: %s", error.response.get("error"))

@@ -93,6 +93,7 @@ def _run(
     followup_id: int | None,
     act: Any,
     services: Services,
+    also_redraw: tuple[str, ...] = (),
 ) -> None:
     """Run one action with the shared refusals; `act` returns the note for the message.
 
@@ -116,7 +117,11 @@ def _run(
         return
     if note:
         _update_message(client, body, followup_id, note)
-    publish_home(services, client, _actor(body))
+    # The actor's list changed, and so did the owner's if someone else (a manager, an admin)
+    # acted on it — and, after a reassign, both the old and the new owner's.
+    owner = actions.peek(services.db, followup_id).owner_id
+    for user_id in dict.fromkeys((_actor(body), owner, *also_redraw)):
+        publish_home(services, client, user_id)
 
 
 def on_done(
@@ -205,7 +210,8 @@ def on_reassign(
         )
         if outcome.changed:
             _tell_new_owner(services, client, actor, new_owner, outcome)
-            publish_home(services, client, new_owner)
+            if outcome.previous_owner_id:
+                publish_home(services, client, outcome.previous_owner_id)
         return f":arrow_right: Reassigned by <@{actor}> to <@{new_owner}>"
 
     _run(body, client, respond, _followup_id(action), act, services)
@@ -237,7 +243,7 @@ def on_log_next(
 
     def act(followup_id: int) -> str:
         customer_id = actions.peek(services.db, followup_id).customer_id
-        snapshot = find_customer_by_id(services.db, customer_id)
+        snapshot = find_customer_by_id(services.db, services.settings, customer_id, viewer_id=actor)
         container = _part(body, "container")
         opened = open_followup_modal(
             services,
@@ -245,7 +251,7 @@ def on_log_next(
             trigger_id=trigger_id,
             user_id=actor,
             channel_id=container.get("channel_id"),
-            prefill=prefill_from(snapshot, ""),
+            prefill=prefill_from(snapshot, "", services=services, viewer_id=actor),
         )
         if not opened:
             _refuse(respond, "Couldn't open the form just now — please press the button again.")

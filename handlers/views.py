@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -10,11 +11,26 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.followups import FormContext, FormError, record_followup, validate_followup
-from bot.permissions import SLACK_USER_ID
+from bot.edits import original_next_at_text, save_edit
+from bot.followups import (
+    FormContext,
+    FormError,
+    Recorded,
+    ValidFollowup,
+    record_followup,
+    validate_followup,
+)
+from bot.permissions import SLACK_USER_ID, NotAllowedError
 from bot.services import Services, services_from
 from bot.timefmt import describe_moment
-from handlers.blocks import FOLLOWUP_CALLBACK, Confirmation, ModalMetadata, confirmation_message
+from handlers.blocks import (
+    FOLLOWUP_CALLBACK,
+    Confirmation,
+    ModalMetadata,
+    confirmation_message,
+    mrkdwn,
+    owner_notice,
+)
 from handlers.form import read_followup_form
 from handlers.home import publish_home
 
@@ -42,50 +58,141 @@ def handle_followup_submission(
         logger.warning("view_submission without a valid user id; ignored")
         ack(response_action="errors", errors={"customer_name": SAVE_FAILED})
         return
-    prefs = services.users.prefs(user_id)
+    metadata = ModalMetadata.decode(view.get("private_metadata"))
+    zone = services.users.zone(user_id)
     now = services.clock()
     form_context = FormContext(
-        zone=prefs.zone,
+        zone=zone,
         now=now,
         phone_region=services.settings.default_phone_region,
         default_time=services.settings.default_remind_hour,
+        unchanged_next_at=(
+            original_next_at_text(services.db, metadata.edit_followup_id, zone)
+            if metadata.edit_followup_id is not None
+            else None
+        ),
     )
     try:
         entry = validate_followup(read_followup_form(view), form_context)
+        if metadata.edit_followup_id is not None:
+            _save_edit(ack, services, client, entry, metadata, user_id=user_id, now=now)
+        else:
+            _save_new(ack, services, client, entry, view, user_id=user_id, now=now)
     except FormError as problems:
         ack(response_action="errors", errors=problems.errors)
-        return
-    view_id = view.get("id")
-    try:
-        recorded = record_followup(
-            services.db,
-            entry,
-            author_id=user_id,
-            submission_key=f"view:{view_id}" if isinstance(view_id, str) and view_id else None,
-            now=now,
+    except NotAllowedError as refused:
+        ack(
+            response_action="errors",
+            errors={
+                "customer_name": f"Only the owner ({refused.owner_id}), their manager or an "
+                "admin can change this follow-up."
+            },
         )
     except SQLAlchemyError:
         logger.exception("saving a follow-up failed; the modal stays open")
         ack(response_action="errors", errors={"customer_name": SAVE_FAILED})
-        return
+
+
+def _save_new(
+    ack: Ack,
+    services: Services,
+    client: WebClient,
+    entry: ValidFollowup,
+    view: dict[str, Any],
+    *,
+    user_id: str,
+    now: datetime,
+) -> None:
+    view_id = view.get("id")
+    recorded = record_followup(
+        services.db,
+        entry,
+        author_id=user_id,
+        submission_key=f"view:{view_id}" if isinstance(view_id, str) and view_id else None,
+        now=now,
+    )
     ack()
     if recorded.already_recorded:
         return  # the first delivery of this submission already confirmed it
+    if recorded.notify_owner:
+        tell_owner(services, client, recorded, author_id=user_id, now=now)
+    zone = services.users.zone(user_id)
     message = confirmation_message(
         Confirmation(
             customer_name=recorded.customer.name,
             company=recorded.customer.company,
-            next_when=describe_moment(recorded.followup.next_at, prefs.zone, now),
+            next_when=(
+                describe_moment(recorded.followup.next_at, zone, now)
+                if recorded.followup.state == "open"
+                else "none — customer marked lost"
+            ),
             next_action=recorded.followup.next_action,
             owner_id=recorded.followup.owner_id,
             author_id=user_id,
             customer_created=recorded.customer_created,
+            closed_open=recorded.closed_open if recorded.followup.status_after == "lost" else 0,
+            followup_id=recorded.followup.id,
         )
     )
     channel_id = ModalMetadata.decode(view.get("private_metadata")).channel_id
     send_private(services, client, user_id=user_id, channel_id=channel_id, message=message)
     for affected in dict.fromkeys((recorded.followup.owner_id, user_id)):
         publish_home(services, client, affected)
+
+
+def _save_edit(
+    ack: Ack,
+    services: Services,
+    client: WebClient,
+    entry: ValidFollowup,
+    metadata: ModalMetadata,
+    *,
+    user_id: str,
+    now: datetime,
+) -> None:
+    if metadata.followup_version is None or metadata.customer_version is None:
+        raise FormError({"customer_name": "This form is out of date — press Edit again."})
+    changed = save_edit(
+        services.db,
+        services.settings,
+        entry,
+        actor_id=user_id,
+        followup_id=metadata.edit_followup_id or 0,
+        followup_version=metadata.followup_version,
+        customer_version=metadata.customer_version,
+        now=now,
+    )
+    ack()
+    text = f"Saved your changes ({', '.join(changed)})." if changed else "Nothing changed."
+    send_private(
+        services,
+        client,
+        user_id=user_id,
+        channel_id=metadata.channel_id,
+        message={"text": text, "blocks": [{"type": "section", "text": mrkdwn(text)}]},
+    )
+    publish_home(services, client, entry.owner_id)
+    if entry.owner_id != user_id:
+        publish_home(services, client, user_id)
+
+
+def tell_owner(
+    services: Services, client: WebClient, recorded: Recorded, *, author_id: str, now: datetime
+) -> None:
+    """Someone logged a follow-up with your customer: the owner hears of it at once."""
+    owner = recorded.customer.owner_id
+    zone = services.users.zone(owner)
+    message = owner_notice(
+        author_id=author_id,
+        customer_name=recorded.customer.name,
+        company=recorded.customer.company,
+        summary=recorded.followup.summary,
+        next_when=describe_moment(recorded.followup.next_at, zone, now),
+    )
+    try:
+        client.chat_postMessage(channel=services.users.dm_channel(owner), **message)
+    except SlackApiError as error:
+        logger.warning("couldn't tell %s about a follow-up on their customer: %s", owner, error)
 
 
 def send_private(

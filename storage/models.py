@@ -34,6 +34,7 @@ FOLLOWUP_STATES: Final = ("open", "done")
 DELIVERY_KINDS: Final = ("due", "escalation", "escalation_manager", "reassigned")
 DELIVERY_STATUSES: Final = ("sent", "undeliverable")
 SUMMARY_STATUSES: Final = ("claimed", "posted")
+TEAM_ROLES: Final = ("manager", "rep")
 
 # Stable constraint names make Alembic batch migrations on SQLite (which rebuild tables) reliable.
 NAMING_CONVENTION: Final = {
@@ -120,6 +121,11 @@ class Customer(Base):
     status: Mapped[str] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str] = mapped_column(String(32))
+    # Comparable forms of name and company (casefolded, legal suffixes dropped…), kept beside
+    # what was typed so lookups and duplicate checks can use an index, in any script.
+    name_key: Mapped[str] = mapped_column(String(200), default="", index=True)
+    company_key: Mapped[str] = mapped_column(String(200), default="", index=True)
+    owner_since: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -232,6 +238,19 @@ class SlackUser(Base):
     dm_channel: Mapped[str | None] = mapped_column(String(32))
     # How the team knows them (real name), for charts, where a <@mention> can't be rendered.
     name: Mapped[str | None] = mapped_column(String(120))
+
+
+class TeamMember(Base):
+    """A manager, or a rep and (optionally) their manager. Admins come from ADMIN_USER_IDS."""
+
+    __tablename__ = "team_members"
+    __table_args__ = (CheckConstraint(_in_set("role", TEAM_ROLES), name="role_known"),)
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    manager_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    updated_by: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SummaryRun(Base):

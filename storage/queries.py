@@ -40,18 +40,35 @@ def email_taken_by_other(session: Session, email: str, customer_id: int) -> bool
     return other is not None
 
 
-def find_customers_named(session: Session, name: str, *, limit: int = 5) -> Sequence[Customer]:
-    """Customers whose name matches exactly, ignoring case (for pre-filling `/followup <name>`)."""
+def find_customers_by_name_key(
+    session: Session, name_key: str, *, limit: int = 5
+) -> Sequence[Customer]:
+    """Customers whose normalised name is exactly this (any script, any case)."""
+    if not name_key:
+        return []
     return session.scalars(
         select(Customer)
-        .where(func.lower(Customer.name) == name.strip().lower())
+        .where(Customer.name_key == name_key)
         .order_by(Customer.updated_at.desc())
         .limit(limit)
     ).all()
 
 
-def get_customer(session: Session, customer_id: int) -> Customer | None:
-    return session.get(Customer, customer_id)
+def get_customer(session: Session, customer_id: int, *, lock: bool = False) -> Customer | None:
+    return session.get(Customer, customer_id, with_for_update=lock or None)
+
+
+def distinct_company_keys(session: Session) -> Sequence[str]:
+    return session.scalars(select(Customer.company_key).distinct()).all()
+
+
+def customers_with_company_keys(session: Session, keys: Sequence[str]) -> Sequence[Customer]:
+    wanted = [key for key in dict.fromkeys(keys) if key]
+    if not wanted:
+        return []
+    return session.scalars(
+        select(Customer).where(Customer.company_key.in_(wanted)).order_by(Customer.id).limit(500)
+    ).all()
 
 
 def find_followup_by_submission(session: Session, submission_key: str) -> FollowUp | None:
@@ -268,3 +285,36 @@ def customers_by_ids(session: Session, ids: Sequence[int]) -> Sequence[Customer]
     if not ids:
         return []
     return session.scalars(select(Customer).where(Customer.id.in_(ids))).all()
+
+
+def latest_followup_by(session: Session, user_id: str) -> FollowUp | None:
+    """The newest follow-up this user wrote or owns."""
+    return session.scalars(
+        select(FollowUp)
+        .where((FollowUp.author_id == user_id) | (FollowUp.owner_id == user_id))
+        .order_by(FollowUp.created_at.desc(), FollowUp.id.desc())
+        .limit(1)
+    ).first()
+
+
+def latest_change(session: Session, entity: str, entity_id: int) -> ChangeLog | None:
+    return session.scalars(
+        select(ChangeLog)
+        .where(ChangeLog.entity == entity, ChangeLog.entity_id == entity_id)
+        .order_by(ChangeLog.id.desc())
+        .limit(1)
+    ).first()
+
+
+def history_of_customer(session: Session, customer_id: int, *, limit: int) -> Sequence[ChangeLog]:
+    """Every change to a customer and to its follow-ups, newest first."""
+    followup_ids = select(FollowUp.id).where(FollowUp.customer_id == customer_id)
+    return session.scalars(
+        select(ChangeLog)
+        .where(
+            ((ChangeLog.entity == "customer") & (ChangeLog.entity_id == customer_id))
+            | ((ChangeLog.entity == "followup") & ChangeLog.entity_id.in_(followup_ids))
+        )
+        .order_by(ChangeLog.id.desc())
+        .limit(limit)
+    ).all()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -255,6 +255,39 @@ def mark_posted(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def set_chart(session: Session, *, run_id: int, chart_file_id: str) -> None:
+    session.execute(
+        update(SummaryRun)
+        .where(SummaryRun.id == run_id)
+        .values(chart_file_id=chart_file_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def hold_claim(session: Session, *, run_id: int, token: str, until: datetime) -> None:
+    """Keep (or, with `until` = now, give up) a claim that couldn't be posted."""
+    session.execute(
+        update(SummaryRun)
+        .where(SummaryRun.id == run_id, SummaryRun.claim_token == token)
+        .values(claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def chart_since(session: Session, *, channel_id: str, first: date) -> bool:
+    """Was a chart uploaded to this channel on or after `first`?"""
+    found = session.scalar(
+        select(func.count())
+        .select_from(SummaryRun)
+        .where(
+            SummaryRun.channel_id == channel_id,
+            SummaryRun.chart_file_id.is_not(None),
+            SummaryRun.local_date >= first,
+        )
+    )
+    return bool(found)
+
+
 def previous_run_as_of(session: Session, *, channel_id: str, before: date) -> datetime | None:
     return session.scalar(
         select(SummaryRun.as_of)
@@ -266,23 +299,6 @@ def previous_run_as_of(session: Session, *, channel_id: str, before: date) -> da
         .order_by(SummaryRun.local_date.desc())
         .limit(1)
     )
-
-
-def posted_between(session: Session, *, channel_id: str, first: date, last: date) -> bool:
-    """Was a summary already posted in this channel on a day in [first, last)?"""
-    found = session.scalar(
-        select(func.count())
-        .select_from(SummaryRun)
-        .where(
-            and_(
-                SummaryRun.channel_id == channel_id,
-                SummaryRun.status == "posted",
-                SummaryRun.local_date >= first,
-                SummaryRun.local_date < last,
-            )
-        )
-    )
-    return bool(found)
 
 
 def posted_on(session: Session, *, channel_id: str, local_date: date) -> Any:

@@ -20,6 +20,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")
 
 MODAL_BLOCK_IDS = [
+    "existing_customer",
     "customer_name",
     "company",
     "phone",
@@ -33,6 +34,7 @@ MODAL_BLOCK_IDS = [
     "next_action",
     "status",
     "notes",
+    "confirm",
 ]
 
 
@@ -85,12 +87,23 @@ def test_followup_command_opens_the_modal_with_every_field(bot: Bot) -> None:
     input_ids = [block["block_id"] for block in view["blocks"] if block["type"] == "input"]
     assert input_ids == MODAL_BLOCK_IDS
     optional = {b["block_id"] for b in view["blocks"] if b["type"] == "input" and b["optional"]}
-    assert optional == {"phone", "email", "notes"}
+    # next_at and next_action are optional in the form only so that a lost customer needs none;
+    # the server requires them for every other status.
+    assert optional == {
+        "existing_customer",
+        "phone",
+        "email",
+        "next_at",
+        "next_action",
+        "notes",
+        "confirm",
+    }
     owner = next(b for b in view["blocks"] if b["block_id"] == "owner")
     assert owner["element"]["initial_user"] == REP
     next_at = next(b for b in view["blocks"] if b["block_id"] == "next_at")
     assert "Asia/Shanghai" in next_at["hint"]["text"]
-    status_values = [o["value"] for o in view["blocks"][11]["element"]["options"]]
+    status = next(b for b in view["blocks"] if b["block_id"] == "status")
+    status_values = [o["value"] for o in status["element"]["options"]]
     assert status_values == ["prospect", "interested", "won", "existing", "lost"]
 
 
@@ -101,18 +114,22 @@ def test_command_text_prefills_the_customer_name(bot: Bot) -> None:
 
 
 def test_known_customer_name_prefills_their_details_and_owner(bot: Bot) -> None:
-    view = bot.open_modal()
-    assert bot.submit(view, good_values(owner=COLLEAGUE)).status == 200
+    bot.submit(bot.open_modal(user_id=COLLEAGUE), good_values(owner=COLLEAGUE), user_id=COLLEAGUE)
     bot.slack.wait_for("chat.postEphemeral")
 
-    view = bot.open_modal("wang lei")
+    own = {b.get("block_id"): b for b in bot.open_modal("wang lei", user_id=COLLEAGUE)["blocks"]}
+    assert own["phone"]["element"]["initial_value"] == "+8613800138000"
+    assert own["existing_customer"]["element"]["initial_option"]["value"].isdigit()
+
+    view = bot.open_modal("WANG LEI")
     by_id = {b.get("block_id"): b for b in view["blocks"]}
     assert by_id["company"]["element"]["initial_value"] == "Shanghai Mingde Technology Co., Ltd."
-    assert by_id["phone"]["element"]["initial_value"] == "+8613800138000"
+    assert "initial_value" not in by_id["phone"]["element"]  # not REP's customer: hidden
     assert by_id["owner"]["element"]["initial_user"] == COLLEAGUE
     assert by_id["status"]["element"]["initial_option"]["value"] == "interested"
-    assert view["blocks"][0]["type"] == "context"
-    assert f"<@{COLLEAGUE}>" in view["blocks"][0]["elements"][0]["text"]
+    note = next(b for b in view["blocks"] if b["type"] == "context")["elements"][0]["text"]
+    assert f"Owned by <@{COLLEAGUE}> since 27 Nov" in note
+    assert "they will be told" in note
 
 
 def test_help_answers_ephemerally_without_opening_a_modal(bot: Bot) -> None:

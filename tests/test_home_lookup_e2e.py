@@ -197,3 +197,59 @@ def test_list_shows_my_open_followups(bot: Bot) -> None:
     assert "Wang Lei" in str(body["blocks"])
     with bot.db.reader() as session:
         assert session.scalars(select(FollowUp)).one().state == "open"
+
+
+def test_log_followup_from_a_colleagues_card_does_not_reveal_their_contacts(bot: Bot) -> None:
+    log_followup(bot)
+    card = find(bot, "Wang Lei", user_id=COLLEAGUE)
+    button = card["blocks"][0]["accessory"]
+    message = {"blocks": card["blocks"], "text": card["text"], "ts": "1.2", "channel": "C0SALES01"}
+
+    before = len(bot.slack.calls_to("views.open"))
+    payload = block_actions(
+        button["action_id"], value=button["value"], message=message, user_id=COLLEAGUE
+    )
+    assert bot.requests.interactive(payload).status == 200
+
+    opened = bot.slack.wait_for("views.open", count=before + 1)[-1]
+    by_id = {b.get("block_id"): b for b in opened.args["view"]["blocks"]}
+    assert "initial_value" not in by_id["phone"]["element"]
+    assert "initial_value" not in by_id["email"]["element"]
+    assert "+8613800138000" not in str(opened.args["view"])
+    assert f"Owned by <@{REP}>" in str(opened.args["view"])
+
+
+def test_when_an_admin_acts_the_owners_home_is_redrawn_too(
+    slack: FakeSlack, database_url: str
+) -> None:
+    with running_bot(slack, database_url, admin_user_ids=REP_NY) as bot:
+        followup = log_followup(bot)
+        bot.clock.now = DUE + timedelta(hours=1)
+        admin_home = open_home(bot, REP_NY)
+        before = len(home_publishes(bot, REP))
+        assert "Wang Lei" not in str(admin_home["blocks"])  # not on the admin's own list
+        # Press Done as on REP's reminder DM.
+        message = {
+            "blocks": [
+                {
+                    "type": "actions",
+                    "block_id": f"fu:{followup.id}",
+                    "elements": [
+                        {
+                            "type": "button",
+                            "action_id": "reminder_done",
+                            "text": {"type": "plain_text", "text": "Done"},
+                            "value": str(followup.id),
+                        }
+                    ],
+                }
+            ],
+            "ts": "1.2",
+            "channel": f"D{REP}",
+            "text": "due",
+        }
+        payload = block_actions(
+            "reminder_done", value=str(followup.id), message=message, user_id=REP_NY
+        )
+        assert bot.requests.interactive(payload).status == 200
+        bot.slack.wait_for("views.publish", lambda c: c.args["user_id"] == REP, count=before + 1)

@@ -67,6 +67,7 @@ def test_summary_counts_mentions_and_masks_contact_details(team_bot: Bot) -> Non
         company="Shanghai Mingde Technology",
         phone="+86 137 0013 7000",
         email=None,
+        confirm=["new_customer"],  # the form warns about the likely duplicate; say it's new
     )
     team_bot.clock.now = SUMMARY_AT
 
@@ -88,7 +89,19 @@ def test_summary_counts_mentions_and_masks_contact_details(team_bot: Bot) -> Non
 
 def test_no_contact_detail_ever_reaches_a_channel(team_bot: Bot) -> None:
     seed_team(team_bot)
+    # A likely duplicate makes the summary show contact details (masked) — the case to catch.
+    log_followup(
+        team_bot,
+        customer_name="John  Smith",
+        company="ACME",
+        phone="+1 212 555 0123",
+        email="jsmith@acme.com",
+        confirm=["new_customer"],
+    )
     team_bot.services.summary.run_due(SUMMARY_AT)
+    (post,) = channel_posts(team_bot.slack)
+    assert "Possible duplicate" in rendered(post)
+    assert "j***@acme.com" in rendered(post) or "+1 212***" in rendered(post)
     for call in team_bot.slack.calls:
         channel = str(call.args.get("channel") or call.args.get("channel_id") or "")
         if channel.startswith("C") and call.method.startswith(("chat.", "files.")):
@@ -97,6 +110,8 @@ def test_no_contact_detail_ever_reaches_a_channel(team_bot: Bot) -> None:
             # Masked emails keep the domain ("w***@mingde.cn"); the person's part never shows.
             assert "wang.lei@" not in body
             assert "john@acme.com" not in body
+            assert "jsmith@acme.com" not in body
+            assert "2125550123" not in body
 
 
 def test_exactly_one_summary_per_channel_per_day_across_restarts(team_bot: Bot) -> None:
@@ -274,3 +289,66 @@ def test_dry_run_cli_prints_block_kit_and_posts_nothing(
     assert printed["channel"] == TEAM
     assert printed["blocks"][0]["type"] == "header"
     assert channel_posts(team_bot.slack) == []
+
+
+def test_a_transient_slack_error_is_retried_at_the_next_tick(team_bot: Bot) -> None:
+    seed_team(team_bot)
+    team_bot.slack.fail_next("chat.postMessage", status=500, times=3)
+
+    (first,) = team_bot.services.summary.run_due(SUMMARY_AT)
+    (second,) = team_bot.services.summary.run_due(SUMMARY_AT + timedelta(minutes=1))
+
+    assert first.outcome.startswith("failed")
+    assert second.outcome == "posted"
+    assert len(channel_posts(team_bot.slack)) == 1
+
+
+def test_a_channel_the_bot_cant_post_in_doesnt_stop_the_others_and_isnt_retried(
+    slack: FakeSlack, database_url: str
+) -> None:
+    with running_bot(
+        slack, database_url, summary_channels=f"C0GONE0001,{TEAM}", summary_tz="Asia/Shanghai"
+    ) as bot:
+        seed_team(bot)
+        slack.fail_next("chat.postMessage", error="not_in_channel")
+
+        first = bot.services.summary.run_due(SUMMARY_AT)
+        later = bot.services.summary.run_due(SUMMARY_AT + timedelta(hours=2))
+
+    assert [r.outcome for r in first] == ["failed: not_in_channel", "posted"]
+    assert [r.outcome for r in later] == ["held by another process", "already posted"]
+    attempts = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == "C0GONE0001"]
+    assert len(attempts) == 1
+
+
+def test_a_crash_after_posting_never_posts_the_day_twice(team_bot: Bot) -> None:
+    seed_team(team_bot)
+    monday = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+    team_bot.slack.fail_next("files.getUploadURLExternal", status=500, times=3)
+
+    (first,) = team_bot.services.summary.run_due(monday)
+    (again,) = team_bot.services.summary.run_due(monday + timedelta(minutes=10))
+
+    assert first.outcome == "posted"
+    assert first.chart_file_id is None  # the chart failed; the summary stands
+    assert again.outcome == "already posted"
+    assert len(channel_posts(team_bot.slack)) == 1
+
+
+def test_the_chart_comes_once_a_week_whatever_the_summary_days(
+    slack: FakeSlack, database_url: str
+) -> None:
+    with running_bot(
+        slack,
+        database_url,
+        summary_channels=TEAM,
+        summary_tz="Asia/Shanghai",
+        summary_days="Sun-Thu",
+    ) as bot:
+        seed_team(bot)
+        charts = []
+        for day in range(6, 15):  # Sun 6 Dec … Mon 14 Dec
+            moment = datetime(2026, 12, day, 1, 0, tzinfo=UTC)
+            for result in bot.services.summary.run_due(moment):
+                charts.append((day, result.chart_file_id is not None))
+    assert [day for day, chart in charts if chart] == [6, 13]
