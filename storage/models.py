@@ -253,6 +253,20 @@ class TeamMember(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ImportedRow(Base):
+    """One spreadsheet row that was imported, by fingerprint: importing the same file (or the
+    same row from another export) again is a no-op for that row."""
+
+    __tablename__ = "imported_rows"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(300))
+    row_number: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    imported_by: Mapped[str] = mapped_column(String(64))
+
+
 class SummaryRun(Base):
     """One morning summary for one channel and local day. The unique key is the "exactly once"."""
 
