@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
@@ -85,6 +86,11 @@ def create_app(
             clock=clock,
         ),
         clock=clock,
+        # Bolt's default is 5 threads; every request waits on one until its listener acks, so
+        # the pool must outnumber the server's request threads or requests queue behind it.
+        listeners=ThreadPoolExecutor(
+            max_workers=settings.http_threads * 4, thread_name_prefix="listener"
+        ),
     )
     signing_secret = settings.slack_signing_secret
     app = App(
@@ -92,6 +98,7 @@ def create_app(
         signing_secret=signing_secret.get_secret_value() if signing_secret else None,
         # Socket Mode traffic is authenticated by the app token, not request signatures.
         request_verification_enabled=not settings.socket_mode,
+        listener_executor=services.listeners,
         logger=logging.getLogger("slack_bolt"),
     )
 

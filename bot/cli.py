@@ -101,7 +101,9 @@ def cmd_serve(settings: Settings, *, with_scheduler: bool) -> int:
         if settings.socket_mode:
             serve_socket_mode(app, settings)
         else:
-            serve_http(app, settings)
+            # On SIGTERM: requests in flight finish, then the work listeners do after their
+            # ack (confirmations, DMs) finishes too, before the process exits.
+            serve_http(app, settings, on_stop=lambda: services.listeners.shutdown(wait=True))
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)

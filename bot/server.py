@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -74,13 +74,15 @@ def stop_http_server(server: Any) -> None:
     server.task_dispatcher.shutdown(cancel_pending=False, timeout=30)
 
 
-def serve_http(app: App, settings: Settings) -> None:
+def serve_http(app: App, settings: Settings, *, on_stop: Callable[[], None] | None = None) -> None:
     server = make_http_server(app, settings)
     signal.signal(signal.SIGTERM, lambda *_: stop_http_server(server))
     logger.info(
         "HTTP mode: listening on %s:%s%s", settings.host, server.effective_port, EVENTS_PATH
     )
     server.run()
+    if on_stop is not None:
+        on_stop()
     logger.info("HTTP mode: stopped")
 
 

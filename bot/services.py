@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,8 @@ class Services:
     reminders: ReminderService
     summary: SummaryService
     clock: Clock
+    # Runs Bolt listeners (and the work they do after ack); owned here so shutdown can drain it.
+    listeners: ThreadPoolExecutor
 
 
 def services_from(context: Any) -> Services:

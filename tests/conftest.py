@@ -197,6 +197,9 @@ def running_bot(slack: FakeSlack, database_url: str, **overrides: Any) -> Iterat
     finally:
         stop_http_server(server)
         thread.join(timeout=10)
+        # Let listeners still working after their ack (confirmations, Home redraws) finish
+        # while the fake Slack is still there to answer them.
+        services.listeners.shutdown(wait=True)
         services.db.dispose()
 
 
