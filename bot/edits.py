@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from bot.followups import FormError, ValidFollowup
+from bot.followups import FormError, ValidFollowup, check_phone_free
 from bot.matching import normalize_company, normalize_person
 from bot.permissions import NotAllowedError, may_act_on
 from bot.settings import Settings
@@ -38,6 +38,7 @@ class Editable:
     customer: Customer
     followup_version: int
     customer_version: int
+    may_change_customer: bool
 
 
 def may_edit(session: Session, settings: Settings, actor_id: str, followup: FollowUp) -> bool:
@@ -45,6 +46,30 @@ def may_edit(session: Session, settings: Settings, actor_id: str, followup: Foll
     return actor_id == followup.author_id or may_act_on(
         session, settings, actor_id=actor_id, owner_id=followup.owner_id
     )
+
+
+def may_change_customer(
+    session: Session, settings: Settings, actor_id: str, customer: Customer
+) -> bool:
+    """The customer's own details (and contacts) are the owner's, their manager's and admins':
+    the author of one entry on a colleague's customer edits that entry only."""
+    return may_act_on(session, settings, actor_id=actor_id, owner_id=customer.owner_id)
+
+
+def _check_edit_rules(followup: FollowUp, entry: ValidFollowup) -> None:
+    problems = {}
+    if entry.owner_id != followup.owner_id:
+        problems["owner"] = (
+            "To hand this follow-up to someone else, use Reassign on its reminder or in your "
+            "Home tab — it tells the new owner."
+        )
+    if entry.status == "lost" and followup.status_after != "lost":
+        problems["status"] = (
+            "To mark the customer lost, log a new follow-up: it closes their open follow-ups "
+            "once you confirm."
+        )
+    if problems:
+        raise FormError(problems)
 
 
 def load_editable(
@@ -63,7 +88,13 @@ def load_editable(
         if not may_edit(session, settings, actor_id, followup):
             raise NotAllowedError(followup.owner_id)
         customer = followup.customer
-        return Editable(followup, customer, followup.version, customer.version)
+        return Editable(
+            followup,
+            customer,
+            followup.version,
+            customer.version,
+            may_change_customer(session, settings, actor_id, customer),
+        )
 
 
 def original_next_at_text(db: Database, followup_id: int, zone: ZoneInfo) -> str | None:
@@ -92,10 +123,15 @@ def save_edit(
             raise FormError({CONFLICT_BLOCK: "This follow-up no longer exists."})
         if not may_edit(session, settings, actor_id, followup):
             raise NotAllowedError(followup.owner_id)
+        _check_edit_rules(followup, entry)
+        # The customer change is decided before the follow-up's status_after moves.
+        customer_changes = may_change_customer(session, settings, actor_id, followup.customer)
+        status_before = followup.status_after
         changed = _save_followup(session, followup, entry, followup_version, actor_id, now)
-        changed += _save_customer(
-            session, followup.customer, entry, customer_version, actor_id, now
-        )
+        if customer_changes:
+            changed += _save_customer(
+                session, followup, entry, customer_version, actor_id, now, status_before
+            )
         return changed
 
 
@@ -174,25 +210,35 @@ def _save_followup(
 
 def _save_customer(
     session: Session,
-    customer: Customer,
+    followup: FollowUp,
     entry: ValidFollowup,
     version: int,
     actor_id: str,
     now: datetime,
+    status_before: str,
 ) -> list[str]:
+    customer = followup.customer
     wanted: dict[str, Any] = {
         "name": entry.customer_name,
         "company": entry.company,
         "phone_e164": entry.phone_e164 or customer.phone_e164,
         "email": entry.email or customer.email,
-        "status": entry.status,
     }
+    # The form shows this entry's status; only a change made in it moves the customer's status
+    # (fixing a typo in an old entry must not undo a later "won").
+    if entry.status != status_before:
+        wanted["status"] = entry.status
     before = {key: getattr(customer, key) for key in wanted}
     changes = _diff(before, wanted)
     if customer.version != version:
         raise _conflict(session, "customer", customer.id, version)
     if not changes:
         return []
+    check_phone_free(session, changes.get("phone_e164"), customer)
+    if changes.get("email") and queries.email_taken_by_other(
+        session, changes["email"], customer.id
+    ):
+        raise FormError({"email": "This email already belongs to another customer."})
     changes.update(
         name_key=normalize_person(wanted["name"]),
         company_key=normalize_company(wanted["company"]),

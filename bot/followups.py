@@ -7,13 +7,14 @@ the handler can hand them straight back to Slack under the right field.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot.dates import ParsedWhen, parse_when
 from bot.matching import (
@@ -107,6 +108,8 @@ class FormContext:
     # When editing: the next-contact text the form was opened with. Left as it was, it stands
     # even if that moment has passed (fixing a typo in the summary must not force a new date).
     unchanged_next_at: str | None = None
+    # Editing: the customer exists, with contacts on record (maybe hidden from this editor).
+    contacts_on_record: bool = False
 
 
 class _Collector:
@@ -136,7 +139,7 @@ def validate_followup(form: FollowupForm, context: FormContext) -> ValidFollowup
     company = check.field(
         "company", require_text, form.company, label="the company", max_length=COMPANY_MAX
     )
-    phone, email = _contact(check, form, context.phone_region)
+    phone, email = _contact(check, form, context)
     contacted_at = check.field("contacted_at", _contacted_at, form.contacted_at, context.now)
     method = check.field(
         "method", _one_of, form.method, METHODS, "Pick how you contacted the customer."
@@ -181,10 +184,14 @@ def validate_followup(form: FollowupForm, context: FormContext) -> ValidFollowup
     )
 
 
-def _contact(check: _Collector, form: FollowupForm, region: str) -> tuple[str | None, str | None]:
+def _contact(
+    check: _Collector, form: FollowupForm, context: FormContext
+) -> tuple[str | None, str | None]:
+    region = context.phone_region
     raw_phone, raw_email = clean_text(form.phone), clean_text(form.email)
-    # A customer picked from the list already has contact details on record.
-    if not raw_phone and not raw_email and form.existing_customer_id is None:
+    # A customer picked from the list (or being edited) already has contacts on record.
+    known = form.existing_customer_id is not None or context.contacts_on_record
+    if not raw_phone and not raw_email and not known:
         check.errors["phone"] = (
             "Give a phone number or an email, so anyone on the team can reach this customer."
         )
@@ -287,6 +294,7 @@ class Recorded:
 
 def record_followup(
     db: Database,
+    settings: Settings,
     entry: ValidFollowup,
     *,
     author_id: str,
@@ -302,11 +310,17 @@ def record_followup(
         try:
             with db.transaction() as session:
                 return _record(
-                    session, entry, author_id=author_id, submission_key=submission_key, now=now
+                    session,
+                    settings,
+                    entry,
+                    author_id=author_id,
+                    submission_key=submission_key,
+                    now=now,
                 )
-        except IntegrityError:
-            # Another save committed first: the same submission delivered twice, or someone
-            # creating the same customer. Running again finds what they stored.
+        except (IntegrityError, StaleDataError):
+            # Another save committed first: the same submission delivered twice, someone
+            # creating the same customer, or a change to the customer or its open follow-up
+            # since we read it. Running again works from what they stored.
             if attempt == 1:
                 raise
     raise AssertionError("unreachable")
@@ -314,6 +328,7 @@ def record_followup(
 
 def _record(
     session: Session,
+    settings: Settings,
     entry: ValidFollowup,
     *,
     author_id: str,
@@ -324,13 +339,17 @@ def _record(
         existing = queries.find_followup_by_submission(session, submission_key)
         if existing is not None:
             return Recorded(existing.customer, existing, False, already_recorded=True)
-    customer = _resolve_customer(session, entry)
+    customer = _resolve_customer(session, settings, entry, author_id)
     created = customer is None
     if customer is None:
         customer = _create_customer(session, entry, author_id, now)
     else:
         _confirm_lost(session, customer, entry)
-        _update_customer(session, customer, entry, author_id, now)
+        permitted = may_act_on(session, settings, actor_id=author_id, owner_id=customer.owner_id)
+        _update_customer(session, customer, entry, author_id, now, may_change_details=permitted)
+        if not permitted:
+            # The follow-up goes to the customer's owner: a colleague can't hand it to anyone.
+            entry = replace(entry, owner_id=customer.owner_id)
     closed = _close_superseded(session, customer, author_id, entry.contacted_at, now)
     followup = _new_followup(entry, customer, author_id, submission_key, now)
     session.add(followup)
@@ -380,7 +399,9 @@ def _new_followup(
     )
 
 
-def _resolve_customer(session: Session, entry: ValidFollowup) -> Customer | None:
+def _resolve_customer(
+    session: Session, settings: Settings, entry: ValidFollowup, author_id: str
+) -> Customer | None:
     """The customer this entry is about: the one picked, else the one with this phone or email,
     else None (a new customer) — unless a similar one exists and the rep didn't say it's new."""
     if entry.existing_customer_id is not None:
@@ -391,25 +412,52 @@ def _resolve_customer(session: Session, entry: ValidFollowup) -> Customer | None
     customer = queries.find_customer_by_contact(
         session, phone_e164=entry.phone_e164, email=entry.email, lock=True
     )
-    if customer is None and not entry.confirm_new_customer:
-        similar = find_similar_customer(session, entry.customer_name, entry.company)
-        if similar is not None and _same_contact(similar, entry):
-            # Saved by someone else a moment ago (it committed after our lookup above): it's
-            # this very customer, not a look-alike.
-            return queries.get_customer(session, similar.id, lock=True)
-        if similar is not None:
-            owner = queries.user_names(session, [similar.owner_id]).get(similar.owner_id)
-            raise FormError(
-                {
-                    "customer_name": (
-                        f"Looks like {similar.name} · {similar.company}, already a customer "
-                        f"(owner: {owner or similar.owner_id}). Pick them under “Existing "
-                        "customer” at the top — or, if this really is someone else, tick “Add "
-                        "as a new customer” at the bottom."
-                    )
-                }
+    if customer is not None:
+        _require_seen_ownership(session, settings, customer, entry, author_id)
+        return customer
+    if entry.confirm_new_customer:
+        return None
+    # Two reps typing the same new customer at once must not both pass the look-alike check:
+    # serialise it per company (PostgreSQL; SQLite writers are serialised already).
+    queries.lock_company_key(session, normalize_company(entry.company))
+    similar = find_similar_customer(session, entry.customer_name, entry.company)
+    if similar is not None and _same_contact(similar, entry):
+        # Saved by someone else a moment ago (it committed after our lookup above): it's this
+        # very customer, not a look-alike.
+        return queries.get_customer(session, similar.id, lock=True)
+    if similar is not None:
+        owner = queries.user_names(session, [similar.owner_id]).get(similar.owner_id)
+        raise FormError(
+            {
+                "customer_name": (
+                    f"Looks like {similar.name} · {similar.company}, already a customer "
+                    f"(owner: {owner or similar.owner_id}). Pick them under “Existing "
+                    "customer” at the top — or, if this really is someone else, tick “Add "
+                    "as a new customer” at the bottom."
+                )
+            }
+        )
+    return None
+
+
+def _require_seen_ownership(
+    session: Session, settings: Settings, customer: Customer, entry: ValidFollowup, author_id: str
+) -> None:
+    """A colleague's customer found by the phone or email typed: before saving, the rep must
+    see whose it is (the form says so once the customer is picked)."""
+    if may_act_on(session, settings, actor_id=author_id, owner_id=customer.owner_id):
+        return
+    owner = queries.user_names(session, [customer.owner_id]).get(customer.owner_id)
+    field = "phone" if entry.phone_e164 and customer.phone_e164 == entry.phone_e164 else "email"
+    raise FormError(
+        {
+            field: (
+                f"This is {customer.name} · {customer.company}, already a customer of "
+                f"{owner or customer.owner_id}. Pick them under “Existing customer” at the top: "
+                "your follow-up will be added to their record and they will be told."
             )
-    return customer
+        }
+    )
 
 
 DUPLICATE_THRESHOLD = 90.0
@@ -511,29 +559,37 @@ def _create_customer(
 
 
 def _update_customer(
-    session: Session, customer: Customer, entry: ValidFollowup, author_id: str, now: datetime
+    session: Session,
+    customer: Customer,
+    entry: ValidFollowup,
+    author_id: str,
+    now: datetime,
+    *,
+    may_change_details: bool,
 ) -> None:
     """Apply what this entry says about the customer; log exactly the fields that changed.
 
     A blank phone or email in the form means "not given this time", never "erase it"; an email
     that belongs to another customer stays theirs. Ownership is not changed by logging a
-    follow-up — only by an explicit reassign — so nobody takes over a colleague's customer by
-    leaving the owner picker at its default.
+    follow-up — only by an explicit reassign. Someone logging for a colleague's customer adds
+    their follow-up (and its status) but never rewrites the colleague's record.
     """
-    email = entry.email or customer.email
-    if (
-        email
-        and email != customer.email
-        and queries.email_taken_by_other(session, email, customer.id)
-    ):
-        email = customer.email
-    wanted = {
-        "name": entry.customer_name,
-        "company": entry.company,
-        "phone_e164": entry.phone_e164 or customer.phone_e164,
-        "email": email,
-        "status": entry.status,
-    }
+    wanted: dict[str, Any] = {"status": entry.status}
+    if may_change_details:
+        email = entry.email or customer.email
+        if (
+            email != customer.email
+            and email
+            and queries.email_taken_by_other(session, email, customer.id)
+        ):
+            email = customer.email
+        check_phone_free(session, entry.phone_e164, customer)
+        wanted |= {
+            "name": entry.customer_name,
+            "company": entry.company,
+            "phone_e164": entry.phone_e164 or customer.phone_e164,
+            "email": email,
+        }
     before = {k: getattr(customer, k) for k, v in wanted.items() if getattr(customer, k) != v}
     if not before:
         return
@@ -550,6 +606,18 @@ def _update_customer(
         after={field: wanted[field] for field in before},
         at=now,
     )
+
+
+def check_phone_free(session: Session, phone: str | None, customer: Customer) -> None:
+    """A number that is another customer's can't be given to this one (it would be two people
+    with one phone); say whose it is rather than fail on the unique index."""
+    if not phone or phone == customer.phone_e164:
+        return
+    holder = queries.find_customer_by_contact(session, phone_e164=phone, email=None)
+    if holder is not None and holder.id != customer.id:
+        raise FormError(
+            {"phone": f"This number already belongs to {holder.name} · {holder.company}."}
+        )
 
 
 def _close_superseded(

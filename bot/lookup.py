@@ -101,8 +101,7 @@ def find_customers(
 
 
 def _entry(session: Session, followup: FollowUp) -> TimelineEntry:
-    last = queries.latest_change(session, "followup", followup.id)
-    edited = last if last is not None and last.action == "edit" else None
+    edited = queries.latest_change(session, "followup", followup.id, action="edit")
     return TimelineEntry(
         followup.contacted_at,
         followup.author_id,

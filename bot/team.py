@@ -108,6 +108,7 @@ def update_team(
     assign_manager: str | None,
     assign_reps: Sequence[str],
     now: datetime,
+    opened_with: Sequence[str] | None = None,
 ) -> list[str]:
     """Make `managers` exactly the set of managers, then have `assign_reps` report to
     `assign_manager`. Admins only. One transaction; returns a line per change, for the
@@ -119,6 +120,15 @@ def update_team(
     with db.transaction() as session:
         changes = _Changes(session, actor_id=actor_id, at=now)
         current = set(team.managers(session))
+        if opened_with is not None and current != set(opened_with):
+            # Another admin changed the managers after this form was opened: saving its list
+            # would silently undo their change.
+            raise FormError(
+                {
+                    "managers": "Another admin changed the managers since you opened this form "
+                    "— close it and run /followup team again to see the current team."
+                }
+            )
         for removed in sorted(current - set(request.managers)):
             changes.remove_manager(removed)
         for added in request.managers:

@@ -97,7 +97,7 @@ class ModalMetadata:
     def decode(cls, raw: object) -> ModalMetadata:
         try:
             data = json.loads(raw) if isinstance(raw, str) and raw else {}
-        except ValueError:
+        except (ValueError, RecursionError):  # "[[[[…" nested past Python's recursion limit
             data = {}
         if not isinstance(data, dict):
             data = {}

@@ -15,6 +15,7 @@ from bot.permissions import NotAllowedError
 from bot.services import Services, services_from
 from handlers.blocks import help_message
 from handlers.edit import open_edit
+from handlers.form import parse_id
 from handlers.lookup_blocks import (
     LOG_FOR_CUSTOMER,
     OPEN_CARD,
@@ -164,7 +165,7 @@ def _action_customer_id(body: dict[str, Any]) -> int | None:
     actions = body.get("actions")
     action = actions[0] if isinstance(actions, list) and actions else {}
     value = action.get("value") if isinstance(action, dict) else None
-    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 19 else None
+    return parse_id(value)
 
 
 def _actor(body: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ from bot.edits import NEXT_AT_FORMAT, Editable, load_editable
 from bot.permissions import NotAllowedError
 from bot.services import Services, services_from
 from handlers.blocks import EDIT_FOLLOWUP, ModalMetadata, ModalPrefill
+from handlers.form import parse_id
 from handlers.modal import open_followup_modal
 
 logger = logging.getLogger(__name__)
@@ -27,8 +28,9 @@ def edit_prefill(services: Services, editable: Editable, user_id: str) -> ModalP
     return ModalPrefill(
         customer_name=customer.name,
         company=customer.company,
-        phone=customer.phone_e164 or "",
-        email=customer.email or "",
+        # A colleague's customer: contacts stay hidden (blank means "unchanged" on save).
+        phone=(customer.phone_e164 or "") if editable.may_change_customer else "",
+        email=(customer.email or "") if editable.may_change_customer else "",
         owner_id=followup.owner_id,
         status=followup.status_after,
         existing_note=f"Editing the follow-up of {followup.contacted_at:%d %b} (#{followup.id}).",
@@ -88,7 +90,7 @@ def on_edit_button(
     actions = body.get("actions")
     action = actions[0] if isinstance(actions, list) and actions else {}
     value = action.get("value") if isinstance(action, dict) else None
-    if not (isinstance(value, str) and value.isdigit() and len(value) < 19):
+    if parse_id(value) is None or not isinstance(value, str):
         respond(text="That button doesn't point at a follow-up.", response_type="ephemeral")
         return
     user = body.get("user")

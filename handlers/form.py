@@ -6,12 +6,20 @@ as "not given", and the core rules decide whether that's an error.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.followups import FollowupForm
 
 MAX_FIELD_CHARS = 10_000
+RECORD_ID = re.compile(r"[0-9]{1,18}")
+
+
+def parse_id(value: object) -> int | None:
+    """A record id from a payload, or None. ASCII digits only: str.isdigit() also accepts
+    "²" and "٣", which int() then refuses."""
+    return int(value) if isinstance(value, str) and RECORD_ID.fullmatch(value) else None
 
 
 def _element(values: Any, block_id: str) -> dict[str, Any]:
@@ -63,7 +71,7 @@ def selected_options(values: Any, block_id: str) -> set[str]:
 
 def selected_id(values: Any, block_id: str) -> int | None:
     value = selected_value(values, block_id)
-    return int(value) if value is not None and value.isdigit() and len(value) < 19 else None
+    return parse_id(value)
 
 
 def state_values(view: Any) -> Any:

@@ -33,6 +33,7 @@ from bot.merge import (
 from bot.permissions import SLACK_USER_ID, NotAllowedError
 from bot.services import Services, services_from
 from handlers.blocks import escape, mrkdwn, option, plain
+from handlers.form import parse_id
 from handlers.home import publish_home
 
 logger = logging.getLogger(__name__)
@@ -213,7 +214,7 @@ def _actor(body: dict[str, Any]) -> str:
 
 def _db_id(value: object) -> int | None:
     """A positive id that fits the database's integer columns, else None."""
-    if not (isinstance(value, str) and value.isdigit() and len(value) <= 10):
+    if parse_id(value) is None or not isinstance(value, str) or len(value) > 10:
         return None
     number = int(value)
     return number if 0 < number <= MAX_DB_ID else None

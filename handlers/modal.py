@@ -23,7 +23,7 @@ from handlers.blocks import (
     followup_modal,
     plain,
 )
-from handlers.form import selected_id, state_values
+from handlers.form import parse_id, selected_id, state_values
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def _picked_id(body: dict[str, Any]) -> int | None:
     action = actions[0] if isinstance(actions, list) and actions else None
     selected = action.get("selected_option") if isinstance(action, dict) else None
     value = selected.get("value") if isinstance(selected, dict) else None
-    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 19 else None
+    return parse_id(value)
 
 
 def on_customer_picked(

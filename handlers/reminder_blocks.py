@@ -12,6 +12,7 @@ from bot.followup_actions import SNOOZE_CHOICES
 from bot.reminders import ReminderItem
 from bot.timefmt import describe_moment
 from handlers.blocks import escape, mrkdwn, option, plain
+from handlers.form import parse_id
 
 ACTIONS_BLOCK_PREFIX: Final = "fu:"
 DONE: Final = "reminder_done"
@@ -30,7 +31,7 @@ def followup_id_from_block(block_id: object) -> int | None:
     if not isinstance(block_id, str) or not block_id.startswith(ACTIONS_BLOCK_PREFIX):
         return None
     digits = block_id.removeprefix(ACTIONS_BLOCK_PREFIX)
-    return int(digits) if digits.isdigit() and len(digits) < 19 else None
+    return parse_id(digits)
 
 
 def _clip(text: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot import followup_actions as actions
 from bot.followup_actions import SNOOZE_CHOICES, SnoozeChoice, UnknownFollowupError
@@ -19,6 +20,7 @@ from bot.followups import find_customer_by_id
 from bot.permissions import SLACK_USER_ID, NotAllowedError
 from bot.services import Services, services_from
 from bot.timefmt import describe_moment, local_label
+from handlers.form import parse_id
 from handlers.home import publish_home
 from handlers.modal import open_followup_modal, prefill_from
 from handlers.reminder_blocks import (
@@ -55,8 +57,8 @@ def _actor(body: dict[str, Any]) -> str:
 def _followup_id(action: dict[str, Any]) -> int | None:
     """From the button's value, else from the actions block's id ("fu:<id>")."""
     value = action.get("value")
-    if isinstance(value, str) and value.isdigit() and len(value) < 19:
-        return int(value)
+    if parse_id(value) is not None:
+        return parse_id(value)
     return followup_id_from_block(action.get("block_id"))
 
 
@@ -108,6 +110,9 @@ def _run(
     except UnknownFollowupError:
         _refuse(respond, "That follow-up no longer exists.")
         return
+    except StaleDataError:
+        _refuse(respond, "This follow-up changed a moment ago — press the button again.")
+        return
     except NotAllowedError as refused:
         _refuse(
             respond,
@@ -153,7 +158,7 @@ def _snooze_choice(action: dict[str, Any]) -> tuple[int | None, SnoozeChoice | N
         return None, None
     raw_id, raw_choice = value.split(":", 1)
     choice = next((c for c in SNOOZE_CHOICES if c == raw_choice), None)
-    return (int(raw_id) if raw_id.isdigit() and len(raw_id) < 19 else None), choice
+    return parse_id(raw_id), choice
 
 
 def on_snooze(

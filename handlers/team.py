@@ -7,6 +7,7 @@ sender, and anyone can post a view_submission that looks like this modal.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Final
 
@@ -145,6 +146,8 @@ def team_modal(view: TeamView) -> dict[str, Any]:
     managers: dict[str, Any] = {"type": "multi_users_select", "placeholder": plain("No managers")}
     if view.managers:
         managers["initial_users"] = list(view.managers)
+    # The managers as shown, so a save can tell whether someone changed them meanwhile.
+    opened_with = json.dumps(sorted(view.managers))
     blocks = [
         *_team_blocks(view),
         {
@@ -184,6 +187,7 @@ def team_modal(view: TeamView) -> dict[str, Any]:
         "title": plain("Team"),
         "submit": plain("Save"),
         "close": plain("Cancel"),
+        "private_metadata": opened_with,
         "blocks": blocks,
     }
 
@@ -238,6 +242,16 @@ def _selected_users(values: Any, block_id: str) -> list[str] | None:
     return [user if isinstance(user, str) else "" for user in users]
 
 
+def _opened_with(raw: object) -> list[str] | None:
+    try:
+        managers = json.loads(raw) if isinstance(raw, str) and raw else None
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(managers, list) and all(isinstance(m, str) for m in managers):
+        return managers
+    return None
+
+
 def _user_id(body: dict[str, Any]) -> str:
     user = body.get("user")
     return str(user.get("id") or "") if isinstance(user, dict) else ""
@@ -267,6 +281,7 @@ def handle_team_submission(
             assign_manager=selected_user(values, "assign_manager"),
             assign_reps=_selected_users(values, "assign_reps") or [],
             now=services.clock(),
+            opened_with=_opened_with(view.get("private_metadata")),
         )
     except NotAllowedError:
         ack(response_action="update", view=team_refusal_view())

@@ -66,6 +66,7 @@ def handle_followup_submission(
         now=now,
         phone_region=services.settings.default_phone_region,
         default_time=services.settings.default_remind_hour,
+        contacts_on_record=metadata.edit_followup_id is not None,
         unchanged_next_at=(
             original_next_at_text(services.db, metadata.edit_followup_id, zone)
             if metadata.edit_followup_id is not None
@@ -106,6 +107,7 @@ def _save_new(
     view_id = view.get("id")
     recorded = record_followup(
         services.db,
+        services.settings,
         entry,
         author_id=user_id,
         submission_key=f"view:{view_id}" if isinstance(view_id, str) and view_id else None,

@@ -110,6 +110,8 @@ class Customer(Base):
             sqlite_where=text("email IS NOT NULL"),
             postgresql_where=text("email IS NOT NULL"),
         ),
+        # Never hand a deleted (merged-away) customer's id to a new one: history is keyed by id.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -130,6 +132,10 @@ class Customer(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     followups: Mapped[list[FollowUp]] = relationship(back_populates="customer")
+
+    # Every ORM write is "UPDATE … WHERE version = <the version read>": a change committed by
+    # someone else meanwhile makes this one fail (StaleDataError) instead of overwriting it.
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - read once by the mapper
 
 
 class FollowUp(Base):
@@ -185,6 +191,8 @@ class FollowUp(Base):
     escalated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     customer: Mapped[Customer] = relationship(back_populates="followups")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - read once by the mapper
 
 
 class ReminderDelivery(Base):

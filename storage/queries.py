@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -135,8 +135,8 @@ def record_change(
     after: dict[str, Any],
     at: datetime | None = None,
 ) -> None:
-    """Every edit of a customer or follow-up bumps its version and is logged — always both."""
-    record.version += 1
+    """Every edit of a customer or follow-up is logged. (Its version moves on by itself: the
+    models map `version` as SQLAlchemy's version counter, checked on every UPDATE.)"""
     if isinstance(record, Customer):
         record.updated_at = at or utcnow()
     log_change(
@@ -297,13 +297,13 @@ def latest_followup_by(session: Session, user_id: str) -> FollowUp | None:
     ).first()
 
 
-def latest_change(session: Session, entity: str, entity_id: int) -> ChangeLog | None:
-    return session.scalars(
-        select(ChangeLog)
-        .where(ChangeLog.entity == entity, ChangeLog.entity_id == entity_id)
-        .order_by(ChangeLog.id.desc())
-        .limit(1)
-    ).first()
+def latest_change(
+    session: Session, entity: str, entity_id: int, *, action: str | None = None
+) -> ChangeLog | None:
+    query = select(ChangeLog).where(ChangeLog.entity == entity, ChangeLog.entity_id == entity_id)
+    if action is not None:
+        query = query.where(ChangeLog.action == action)
+    return session.scalars(query.order_by(ChangeLog.id.desc()).limit(1)).first()
 
 
 def history_of_customer(session: Session, customer_id: int, *, limit: int) -> Sequence[ChangeLog]:
@@ -318,3 +318,9 @@ def history_of_customer(session: Session, customer_id: int, *, limit: int) -> Se
         .order_by(ChangeLog.id.desc())
         .limit(limit)
     ).all()
+
+
+def lock_company_key(session: Session, company_key: str) -> None:
+    """Serialise look-alike checks for one company until the transaction ends (PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql" and company_key:
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": company_key})

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from storage.models import ChangeLog, FollowUp, TeamMember
+from storage.models import ChangeLog, Customer, FollowUp, TeamMember
 from tests.conftest import COLLEAGUE, REP, REP_NY, Bot
 from tests.test_followup_e2e import errors_of, good_values
 from tests.test_reminders_e2e import log_followup
@@ -71,11 +71,9 @@ def test_an_edit_saves_the_changes_and_logs_before_and_after(bot: Bot) -> None:
             "summary": "Quoted 200 seats at ¥80 per seat; they compare us with Acme on SSO."
         }
         assert edit.after == {"summary": "Quoted 250 seats at ¥78 after a call."}
-    (reply,) = [
-        c
-        for c in bot.slack.calls_to("chat.postEphemeral")
-        if "Saved your changes" in c.args["text"]
-    ]
+    (reply,) = bot.slack.wait_for(
+        "chat.postEphemeral", lambda c: "Saved your changes" in c.args["text"]
+    )
     assert "summary" in reply.args["text"]
 
 
@@ -204,3 +202,121 @@ def test_edit_with_nothing_logged_says_so(bot: Bot) -> None:
     (reply,) = bot.slack.wait_for("response_url")
     assert "haven't logged a follow-up" in reply.args["text"]
     assert good_values()
+
+
+def test_the_author_of_an_entry_on_a_colleagues_customer_edits_only_that_entry(bot: Bot) -> None:
+    log_followup(bot, user_id=COLLEAGUE)
+    with bot.db.reader() as session:
+        customer_id = session.scalars(select(FollowUp.customer_id)).one()
+    picked = {"text": {"type": "plain_text", "text": "Wang Lei"}, "value": str(customer_id)}
+    saved(
+        bot.submit(
+            bot.open_modal(),
+            {
+                **good_values(
+                    owner=COLLEAGUE,
+                    summary="Met their CTO at the expo; SSO is the last blocker.",
+                    email=None,
+                    phone=None,
+                ),
+                "existing_customer": picked,
+            },
+        )
+    )
+
+    view = open_edit(bot)
+    by_id = {b.get("block_id"): b for b in view["blocks"]}
+    assert "initial_value" not in by_id["phone"]["element"]
+    assert "initial_value" not in by_id["email"]["element"]
+
+    saved(
+        bot.submit(
+            view, edit_values(view, company="Hijacked Ltd", summary="Met their CTO; SSO blocks.")
+        )
+    )
+    with bot.db.reader() as session:
+        row = session.get(Customer, customer_id)
+        assert row is not None
+        assert row.company == "Shanghai Mingde Technology Co., Ltd."  # not the author's to change
+
+    again = open_edit(bot)
+    errors = errors_of(bot.submit(again, edit_values(again, owner=REP)))
+    assert "Reassign" in errors["owner"]
+
+
+def test_editing_an_old_entry_does_not_undo_a_later_status(bot: Bot) -> None:
+    log_followup(bot)
+    log_followup(bot, status="won", feedback="Signed the 200-seat contract: SSO decided it.")
+    with bot.db.reader() as session:
+        first_id = session.scalars(select(FollowUp.id).order_by(FollowUp.id)).first()
+    from tests.slack_requests import block_actions
+
+    message = {
+        "blocks": [
+            {
+                "type": "section",
+                "block_id": "b",
+                "text": {"type": "mrkdwn", "text": "x"},
+                "accessory": {
+                    "type": "button",
+                    "action_id": "followup_edit",
+                    "text": {"type": "plain_text", "text": "Edit"},
+                    "value": str(first_id),
+                },
+            }
+        ],
+        "ts": "1.2",
+        "channel": "C0SALES01",
+        "text": "x",
+    }
+    before = len(bot.slack.calls_to("views.open"))
+    bot.requests.interactive(block_actions("followup_edit", message=message, user_id=REP))
+    view = bot.slack.wait_for("views.open", count=before + 1)[-1].response["view"]
+
+    saved(bot.submit(view, edit_values(view, summary="Quoted 200 seats at ¥80 — typo fixed.")))
+
+    with bot.db.reader() as session:
+        assert session.scalars(select(Customer.status)).one() == "won"
+
+
+def test_marking_lost_is_not_possible_through_an_edit(bot: Bot) -> None:
+    log_followup(bot)
+    view = open_edit(bot)
+    errors = errors_of(
+        bot.submit(
+            view,
+            edit_values(
+                view, status="lost", feedback="Went with Acme: 20% cheaper, no SSO needed."
+            ),
+        )
+    )
+    assert "log a new follow-up" in errors["status"]
+
+
+def test_a_snooze_racing_an_edit_cannot_overwrite_it(bot: Bot) -> None:
+    """Forced interleaving: a writer reads the follow-up, an edit commits, the writer saves."""
+    from datetime import timedelta
+
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm.exc import StaleDataError
+
+    followup = log_followup(bot)
+    view = open_edit(bot)
+    # A plain (deferred) session, so the edit can commit in between — on SQLite too, where
+    # the late write then fails on the moved snapshot rather than on the version.
+    with bot.db.reader() as stale:
+        row = stale.get(FollowUp, followup.id)
+        assert row is not None
+        row.next_at = row.next_at + timedelta(hours=1)  # the snooze, read at version 1
+        saved(bot.submit(view, edit_values(view, summary="Quoted 250 seats at ¥78 after a call.")))
+        try:
+            stale.commit()
+        except (StaleDataError, OperationalError):
+            stale.rollback()
+        else:
+            raise AssertionError("the stale write went through")
+    with bot.db.reader() as session:
+        current = session.get(FollowUp, followup.id)
+        assert current is not None
+        assert current.summary == "Quoted 250 seats at ¥78 after a call."
+        assert current.version == 2

@@ -195,3 +195,134 @@ def test_a_forged_customer_id_saves_nothing(bot: Bot) -> None:
     assert list(errors) == ["existing_customer"]
     assert count(bot, FollowUp) == 0
     assert json.dumps(errors)
+
+
+def _colleagues_customer(bot: Bot) -> int:
+    saved(
+        bot.submit(
+            bot.open_modal(user_id=COLLEAGUE), good_values(owner=COLLEAGUE), user_id=COLLEAGUE
+        )
+    )
+    with bot.db.reader() as session:
+        return int(session.scalars(select(Customer.id)).one())
+
+
+def test_typing_a_colleagues_customers_phone_asks_to_pick_them_first(bot: Bot) -> None:
+    customer_id = _colleagues_customer(bot)
+    typed = good_values(customer_name="Wang L.", company="Some Other Co", email="rep.typed@x.cn")
+
+    errors = errors_of(bot.submit(bot.open_modal(), typed))
+
+    assert "already a customer of" in errors["phone"]
+    assert "Pick them" in errors["phone"]
+    with bot.db.reader() as session:
+        customer = session.get(Customer, customer_id)
+        assert customer is not None
+        assert (customer.name, customer.email) == ("Wang Lei", "wang.lei@mingde.cn")
+    assert count(bot, FollowUp) == 1
+
+
+def test_logging_on_a_picked_colleagues_customer_never_rewrites_their_record(bot: Bot) -> None:
+    customer_id = _colleagues_customer(bot)
+    picked = {"text": {"type": "plain_text", "text": "Wang Lei"}, "value": str(customer_id)}
+    values = good_values(
+        customer_name="Wang L.",
+        company="Some Other Co",
+        phone=None,
+        email="rep.typed@x.cn",
+        owner=REP,
+        summary="Met their CTO at the expo; SSO is the last blocker.",
+    )
+
+    saved(bot.submit(bot.open_modal(), {**values, "existing_customer": picked}))
+
+    with bot.db.reader() as session:
+        customer = session.get(Customer, customer_id)
+        assert customer is not None
+        assert (customer.name, customer.company, customer.email, customer.owner_id) == (
+            "Wang Lei",
+            "Shanghai Mingde Technology Co., Ltd.",
+            "wang.lei@mingde.cn",
+            COLLEAGUE,
+        )
+        newest = session.scalars(select(FollowUp).order_by(FollowUp.id.desc()).limit(1)).one()
+        assert newest.owner_id == COLLEAGUE  # the owner's, however the form was filled
+
+
+def test_a_phone_that_is_another_customers_is_refused_by_name(bot: Bot) -> None:
+    saved(bot.submit(bot.open_modal(), good_values()))
+    saved(
+        bot.submit(
+            bot.open_modal(),
+            good_values(
+                customer_name="李娜", company="北京某某科技", phone="+86 139 0013 9000", email=None
+            ),
+        )
+    )
+    with bot.db.reader() as session:
+        li_na = session.scalars(select(Customer).where(Customer.name == "李娜")).one()
+    picked = {"text": {"type": "plain_text", "text": "李娜"}, "value": str(li_na.id)}
+
+    errors = errors_of(
+        bot.submit(
+            bot.open_modal(),
+            {
+                **good_values(customer_name="李娜", company="北京某某科技", email=None),
+                "existing_customer": picked,
+            },
+        )
+    )
+
+    assert "already belongs to Wang Lei" in errors["phone"]
+
+
+@pytest.mark.parametrize("hostile", ["²", "٣", "1" * 40, "-1", " 7"])
+def test_odd_ids_in_payloads_are_refused_cleanly(bot: Bot, hostile: str) -> None:
+    from tests.slack_requests import view_submission
+
+    payload = view_submission(bot.open_modal(), good_values(), user_id=REP)
+    payload["view"]["state"]["values"]["existing_customer"] = {
+        "existing_customer": {
+            "type": "external_select",
+            "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": hostile},
+        }
+    }
+    payload["view"]["private_metadata"] = "[" * 2990
+    response = bot.requests.interactive(payload)
+    assert response.status == 200, response.text  # never a 500
+    assert count(bot, Customer) <= 1
+
+
+def test_a_merged_away_customers_id_is_never_given_to_a_new_customer(bot: Bot) -> None:
+    from bot.merge import merge_customers
+    from tests.conftest import FIXED_NOW
+
+    saved(bot.submit(bot.open_modal(), good_values()))
+    saved(
+        bot.submit(
+            bot.open_modal(),
+            good_values(
+                customer_name="李娜", company="北京某某科技", phone="+86 139 0013 9000", email=None
+            ),
+        )
+    )
+    with bot.db.reader() as session:
+        first, second = session.scalars(select(Customer.id).order_by(Customer.id)).all()
+    admin_settings = bot.services.settings.model_copy(update={"admin_user_ids": REP})
+    merge_customers(
+        bot.db, admin_settings, actor_id=REP, keep_id=first, merge_id=second, now=FIXED_NOW
+    )
+
+    saved(
+        bot.submit(
+            bot.open_modal(),
+            good_values(
+                customer_name="赵六", company="广州某某贸易", phone="+86 136 0013 6000", email=None
+            ),
+        )
+    )
+
+    with bot.db.reader() as session:
+        newest = session.scalars(select(Customer.id).order_by(Customer.id.desc())).first()
+    assert newest is not None
+    assert newest > second

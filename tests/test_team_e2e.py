@@ -383,3 +383,25 @@ def test_a_big_team_still_fits_slacks_limits() -> None:
     assert errors == []
     assert not too_long
     assert "…and" in team_confirmation(changes)["blocks"][0]["text"]["text"]
+
+
+def test_a_team_form_opened_before_another_admins_change_cannot_undo_it(
+    slack: FakeSlack, database_url: str
+) -> None:
+    for user_id in (ADMIN, MANAGER, OTHER_MANAGER):
+        slack.set_user(user_id, tz="Asia/Shanghai")
+    with running_bot(slack, database_url, admin_user_ids=f"{ADMIN},{REP_NY}") as bot:
+        stale = open_team(bot, user_id=ADMIN)
+        fresh = open_team(bot, user_id=REP_NY)
+        saved_ok = bot.requests.interactive(
+            view_submission(fresh, {"managers": [MANAGER]}, user_id=REP_NY)
+        )
+        assert saved_ok.body in (b"", b"{}"), saved_ok.text
+
+        response = bot.requests.interactive(
+            view_submission(stale, {"managers": [OTHER_MANAGER]}, user_id=ADMIN)
+        )
+
+        assert "Another admin changed the managers" in response.json()["errors"]["managers"]
+        with bot.db.reader() as session:
+            assert session.scalars(select(TeamMember.user_id)).all() == [MANAGER]

@@ -40,6 +40,11 @@ def run_migrations_online() -> None:
     url = database_url()
     engine = make_engine(url)
     with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch migrations rebuild tables; with foreign keys on, dropping the old table
+            # would trip its references. The pragma only works outside a transaction, so it
+            # goes straight to the driver's connection (foreign keys are on again per connection).
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
