@@ -7,7 +7,9 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Literal
 
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -15,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import Settings, SettingsError, load_settings
 from storage import migrate
+from storage.models import STATUSES
 
 logger = logging.getLogger("followup_bot")
 
@@ -60,7 +63,33 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="post even outside SUMMARY_DAYS/SUMMARY_TIME (still at most once a day)",
     )
+    export = commands.add_parser(
+        "export", help="write follow-ups to a spreadsheet (.xlsx or .csv; - for CSV on stdout)"
+    )
+    export.add_argument("target", help="OUT.xlsx, OUT.csv, or - for CSV on stdout")
+    export.add_argument("--owner", default=None, help="only this owner's follow-ups (U…)")
+    export.add_argument(
+        "--since", type=_day, default=None, help="only contacts on or after this date (DEFAULT_TZ)"
+    )
+    export.add_argument("--status", choices=STATUSES, default=None, help="only this status")
+    export.add_argument("--lang", choices=("en", "zh"), default="en", help="header language")
+    backup = commands.add_parser(
+        "backup", help="copy the database to a new file while the bot runs, and check the copy"
+    )
+    backup.add_argument("target", type=Path, help="the new file, e.g. followup-2026-11-27.db")
+    restore = commands.add_parser(
+        "restore", help="replace the database with a backup (asks first; the old one is kept)"
+    )
+    restore.add_argument("source", type=Path, help="a file made by `followup-bot backup`")
+    restore.add_argument("--yes", action="store_true", help="don't ask (for scripts)")
     return parser
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2026-01-01") from None
 
 
 def _moment(text: str) -> datetime:
@@ -155,6 +184,77 @@ def cmd_summary(
     return 0
 
 
+def cmd_export(
+    settings: Settings,
+    *,
+    target: str,
+    owner: str | None,
+    since: date | None,
+    status: str | None,
+    lang: Literal["en", "zh"],
+) -> int:
+    from bot.exporter import ExportError, ExportFilter, export_to, format_for
+    from storage.db import Database
+
+    try:
+        format_for(target)
+    except ExportError as error:
+        print(f"followup-bot: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    migrate.upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        filt = ExportFilter(owner_id=owner, since=since, status=status)
+        rows = export_to(db, settings, target=target, viewer_id=None, filt=filt, lang=lang)
+    finally:
+        db.dispose()
+    # With "-" stdout is the CSV itself, so the count goes to stderr.
+    print(f"Exported {rows} follow-ups to {target}.", file=sys.stderr if target == "-" else None)
+    return 0
+
+
+def cmd_backup(settings: Settings, *, target: Path) -> int:
+    from bot.backup import BackupError, NativeToolRequiredError, backup
+
+    try:
+        report = backup(settings.database_url, target)
+    except NativeToolRequiredError as native:
+        print(native)
+        return EXIT_CONFIG
+    except BackupError as error:
+        print(f"followup-bot: {error}", file=sys.stderr)
+        return EXIT_RUNTIME
+    print("\n".join(report.lines()))
+    return 0
+
+
+def cmd_restore(settings: Settings, *, source: Path, yes: bool) -> int:
+    from bot.backup import BackupError, NativeToolRequiredError, restore
+
+    def ask(question: str) -> bool:
+        if yes:
+            print(f"{question}: yes (--yes)")
+            return True
+        try:
+            return input(f"{question}: ").strip().lower() == "yes"
+        except EOFError:
+            return False
+
+    try:
+        report = restore(settings.database_url, source, confirm=ask)
+    except NativeToolRequiredError as native:
+        print(native)
+        return EXIT_CONFIG
+    except BackupError as error:
+        print(f"followup-bot: {error}", file=sys.stderr)
+        return EXIT_RUNTIME
+    if report is None:
+        print("Cancelled — nothing was changed.")
+        return EXIT_RUNTIME
+    print("\n".join(report.lines()))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -170,6 +270,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_remind(settings, now=args.now, dry_run=args.dry_run)
         if args.command == "summary":
             return cmd_summary(settings, now=args.now, channel=args.channel, dry_run=args.dry_run)
+        if args.command == "export":
+            return cmd_export(
+                settings,
+                target=args.target,
+                owner=args.owner,
+                since=args.since,
+                status=args.status,
+                lang=args.lang,
+            )
+        if args.command == "backup":
+            return cmd_backup(settings, target=args.target)
+        if args.command == "restore":
+            return cmd_restore(settings, source=args.source, yes=args.yes)
         return cmd_serve(settings, with_scheduler=not args.no_scheduler)
     except SQLAlchemyError as error:
         print(f"followup-bot: database error: {error.__class__.__name__}: {error}", file=sys.stderr)

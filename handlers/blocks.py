@@ -456,6 +456,8 @@ HELP_TEXT: Final = "\n".join(
         " (owner, their manager, admins).",
         "*/followup merge* — merge two records of one customer (managers and admins; undoable).",
         "*/followup team* — choose managers and assign reps to them (admins).",
+        "*/followup export [status=won] [since=2026-01-01] [lang=zh]* — your follow-ups (a"
+        " manager's: their team's; an admin's: everyone's) as a spreadsheet, sent to your DM.",
         "*/followup help* — this help.",
         "Your own list, with buttons, is always in the app's *Home* tab. Reminders arrive by DM"
         " when a follow-up is due.",

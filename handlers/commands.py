@@ -15,6 +15,7 @@ from bot.permissions import NotAllowedError
 from bot.services import Services, services_from
 from handlers.blocks import help_message
 from handlers.edit import open_edit
+from handlers.export import run_export_command
 from handlers.form import parse_id
 from handlers.lookup_blocks import (
     LOG_FOR_CUSTOMER,
@@ -36,6 +37,7 @@ EDIT_WORDS = frozenset({"edit", "修改", "编辑"})
 HISTORY_WORDS = frozenset({"history", "log", "历史", "记录"})
 TEAM_WORDS = frozenset({"team", "团队"})
 MERGE_WORDS = frozenset({"merge", "合并"})
+EXPORT_WORDS = frozenset({"export", "导出"})
 
 
 def register(app: App) -> None:
@@ -60,6 +62,8 @@ def handle_followup_command(
         ack(**_history(services, rest.strip(), user_id))
     elif word.lower() in TEAM_WORDS and not rest:
         run_team_command(ack, respond, services, client, command=command)
+    elif word.lower() in EXPORT_WORDS:
+        run_export_command(ack, respond, services, client, command=command, args=rest)
     elif word.lower() in MERGE_WORDS and not rest:
         ack()
         opened = open_merge_modal(
