@@ -63,6 +63,29 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="post even outside SUMMARY_DAYS/SUMMARY_TIME (still at most once a day)",
     )
+    importer = commands.add_parser(
+        "import", help="import a follow-up spreadsheet (.xlsx or .csv), with a cleaning report"
+    )
+    importer.add_argument("file", type=Path, help="the spreadsheet to import")
+    importer.add_argument("--sheet", default=None, help="the worksheet (default: the first)")
+    importer.add_argument(
+        "--dry-run", action="store_true", help="check everything and write the report; save nothing"
+    )
+    importer.add_argument(
+        "--owner-map", type=Path, default=None, help="CSV mapping owner names/emails to Slack ids"
+    )
+    importer.add_argument(
+        "--report", type=Path, default=None, help="write the per-row report here (.xlsx or .csv)"
+    )
+    importer.add_argument(
+        "--date-order",
+        choices=("mdy", "dmy", "ymd"),
+        default="mdy",
+        help="how to read dates like 3/12 (default: mdy, i.e. 12 March)",
+    )
+    importer.add_argument(
+        "--as", dest="actor", default="import", help="your Slack user id, for the change log"
+    )
     export = commands.add_parser(
         "export", help="write follow-ups to a spreadsheet (.xlsx or .csv; - for CSV on stdout)"
     )
@@ -184,6 +207,40 @@ def cmd_summary(
     return 0
 
 
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import create_app
+    from bot.importer import ImportFileError, ImportOptions, run_import
+
+    migrate.upgrade(settings.database_url)
+    _app, services = create_app(settings)
+    options = ImportOptions(
+        path=args.file,
+        sheet=args.sheet,
+        dry_run=args.dry_run,
+        owner_map=args.owner_map,
+        report=args.report,
+        date_order=args.date_order,
+        actor_id=args.actor,
+    )
+    try:
+        summary = run_import(services, options, progress=sys.stderr.isatty())
+    except ImportFileError as error:
+        print(f"followup-bot: {error}", file=sys.stderr)
+        return EXIT_RUNTIME
+    what = "would be imported" if args.dry_run else "imported"
+    print(
+        f"{summary.rows} rows: {summary.imported} {what}, {summary.fixed} fixed, "
+        f"{summary.merged} merged, {summary.rejected} rejected, "
+        f"{summary.skipped_duplicate_rows} already imported before."
+    )
+    if summary.unmapped_headers:
+        unmapped = ", ".join(repr(header) for header in summary.unmapped_headers)
+        print(f"Columns not recognised (kept in notes): {unmapped}")
+    if summary.report_path:
+        print(f"Report: {summary.report_path}")
+    return 0
+
+
 def cmd_export(
     settings: Settings,
     *,
@@ -270,6 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_remind(settings, now=args.now, dry_run=args.dry_run)
         if args.command == "summary":
             return cmd_summary(settings, now=args.now, channel=args.channel, dry_run=args.dry_run)
+        if args.command == "import":
+            return cmd_import(settings, args)
         if args.command == "export":
             return cmd_export(
                 settings,

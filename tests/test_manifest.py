@@ -27,6 +27,7 @@ METHOD_SCOPES = {
     "users_info": "users:read",
     "conversations_open": "im:write",
     "files_upload_v2": "files:write",
+    "users_lookupByEmail": "users:read.email",
 }
 CLIENT_CALL = re.compile(r"client\.([a-z]+_[A-Za-z0-9_]+)\(")
 

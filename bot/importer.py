@@ -1,0 +1,1992 @@
+"""`followup-bot import`: bring a team's follow-up spreadsheet (.xlsx or .csv) into the database.
+
+The sheet is read as a stream — never all rows at once — and every non-blank row ends in exactly
+one outcome, listed in the report with what was changed or why it was refused:
+
+* imported — stored as written;
+* fixed — stored, with something dropped or worth a look (a bad phone dropped while the email is
+  good, a vague note kept as written, no next date);
+* merged — stored as a follow-up of a customer already in the file or in the database (same phone,
+  same email, or the same person at the same company);
+* rejected — not stored, with every reason, so the sheet can be fixed and imported again;
+* already imported — a row imported before (by its fingerprint), skipped.
+
+Decisions worth knowing (tested in tests/test_import.py):
+
+* Each row is written with its fingerprint in its own savepoint, so a bad row never half-imports;
+  rows are committed a chunk at a time (ROWS_PER_COMMIT), so a crashed import loses at most the
+  uncommitted chunk, and run again skips what was stored and carries on.
+* Big files (PARALLEL_MIN_BYTES) are read and checked in a second process and the report is
+  written by a third, while this one writes the database: each of the three costs about the
+  same per row. The processes are spawned, so a program calling run_import needs the usual
+  `if __name__ == "__main__":` guard (the `followup-bot` command has it).
+* History: the newest row per customer (by contact date) is the open follow-up; older rows are
+  stored done ("superseded"), as a newer entry closes the older one in the app. The open one gets
+  a reminder at its next date if that is in the future. If its next date has passed, it stays open
+  and overdue — in the Home tab, /followup list and the morning summary — but is marked escalated
+  and gets no reminder DM: importing a backlog must not send hundreds of overdue DMs at once.
+  Snoozing or editing it schedules reminders again. A row without a next date is stored done.
+* Imported follow-ups keep their contact date as their creation date (and a new customer their
+  first contact date), so the morning summary doesn't count years of history as "logged today".
+  Their author is the row's owner (the person who made the contact); the change log names the
+  person who ran the import (`--as`, else "import"), with the action "import".
+* Vague notes are imported as written, with a warning (outcome "fixed"): refusing a team's
+  history loses more than it protects. An empty summary is refused.
+* Merged cells: read-only mode returns a merged range's value in its first cell only, so the
+  sheet's list of merged ranges is read first; a blank cell in the first column of a range that
+  spans several rows takes the range's value — for the customer columns only (name, company,
+  phone, email, owner, status), which sheets merge down over one customer's rows. Other blank
+  cells are never filled in.
+* Duplicates within the file are found by exact phone, exact email, or name + company
+  (likely_same_customer ≥ 90 among the customers with the same normalised company); the database
+  is searched the same way, by indexed queries. Company names that differ beyond what
+  normalize_company folds ("上海某某科技" vs "某某科技") are not merged here — a fuzzy scan over
+  every company for every row would make large imports crawl; `/followup merge` joins them later.
+* Existing customers keep their owner (only Reassign changes it); a row's details update the
+  customer only if it is their newest contact, and a missing phone or email is filled in.
+* --dry-run writes nothing but the one change-log line that records the dry run.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import logging
+import multiprocessing
+import queue
+import re
+import signal
+import sys
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.utils import column_index_from_string, get_column_letter
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import Connection, RootTransaction, Table, Update, bindparam, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from tqdm import tqdm
+
+from bot import import_rules as rules
+from bot.followups import COMPANY_MAX, DUPLICATE_THRESHOLD, NAME_MAX, NEXT_ACTION_MAX, NOTE_MAX
+from bot.matching import likely_same_customer, normalize_company, normalize_person
+from bot.permissions import SLACK_USER_ID
+from bot.validation import VAGUE_NOTE_MESSAGES, FieldError, normalize_email, normalize_phone
+from storage import queries
+from storage.db import IMMEDIATE, Database
+from storage.models import Base, ChangeLog, Customer, FollowUp, ImportedRow
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+Outcome = Literal["imported", "fixed", "merged", "rejected", "already imported"]
+DEFAULT_ACTOR: Final = "import"
+# Rows are read, checked and looked up in the database this many at a time.
+CHUNK_ROWS: Final = 500
+# Each row is written in its own savepoint, so a bad row never half-imports; the savepoints are
+# committed this many rows at a time (and at the end of every chunk). A commit per row would be
+# the simplest story but costs SQLite a page write of every table touched, twice the whole
+# import's budget on a 100,000-row sheet. A crash loses at most the rows since the last commit —
+# their fingerprints with them — so the re-run skips what was committed and imports the rest.
+ROWS_PER_COMMIT: Final = CHUNK_ROWS
+# Files at least this big are read and checked in a second process while this one writes:
+# reading an .xlsx is as slow as writing its rows, and the machine has more than one core.
+PARALLEL_MIN_BYTES: Final = 1 << 20
+# A contact logged a few minutes "in the future" is clock skew, as in the form.
+CONTACT_CLOCK_SKEW: Final = timedelta(minutes=10)
+SOURCE_MAX: Final = 300
+
+
+class ImportFileError(Exception):
+    """The file can't be imported at all (unreadable, no header row, a required column missing,
+    a bad owner map): one line for the person running the import."""
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    path: Path
+    sheet: str | None
+    dry_run: bool
+    owner_map: Path | None
+    report: Path | None
+    date_order: Literal["mdy", "dmy", "ymd"]
+    actor_id: str  # who is importing (for the change log); default "import"
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    rows: int
+    imported: int
+    fixed: int
+    merged: int
+    rejected: int
+    skipped_duplicate_rows: int  # already imported before (fingerprint)
+    unmapped_headers: tuple[str, ...]
+    report_path: Path | None
+
+
+# =============================================================================================
+# Reading: file → checked rows. Runs in the reader process for big files, so everything here is
+# picklable and needs no database or Slack.
+# =============================================================================================
+
+
+@dataclass(frozen=True)
+class ReadSettings:
+    path: Path
+    sheet: str | None
+    order: rules.DateOrder
+    zone: ZoneInfo
+    default_time: time
+    now: datetime
+    phone_region: str
+
+
+@dataclass(frozen=True)
+class SheetInfo:
+    """What the reader learned before the first row: sent ahead of the rows."""
+
+    sheet: str  # "" for a CSV file, which has no sheets
+    header_row: int
+    columns: rules.HeaderMap
+    estimated_rows: int | None
+
+
+@dataclass(frozen=True)
+class RowValues:
+    """A row that passed every check that needs neither the database nor Slack."""
+
+    customer_name: str
+    company: str
+    phone_e164: str | None
+    email: str | None
+    contacted_at: datetime
+    method: str
+    summary: str
+    feedback: str
+    owner: str  # as written; resolved to a Slack user by the importer
+    next_at: datetime | None  # None: no next contact (lost, or not given)
+    next_action: str
+    status: str
+    notes: str | None
+
+
+@dataclass(frozen=True)
+class ParsedRow:
+    number: int  # the row number the spreadsheet shows
+    cells: tuple[object, ...]  # the row as read (merged values filled in), for the report
+    fingerprint: str
+    sheet: str  # the sheet the row comes from (for a corrected report: the original sheet)
+    values: RowValues | None  # None when rejected
+    problems: tuple[str, ...]  # why rejected
+    fixes: tuple[str, ...]  # what was changed or is worth a look (outcome "fixed")
+    info: tuple[str, ...]  # facts for the report that change nothing (a merged cell read)
+
+
+@dataclass
+class _SheetSource:
+    name: str
+    rows: Iterator[tuple[int, tuple[object, ...]]]
+    merged: dict[int, list[tuple[int, int]]]  # 0-based column → (first, last) rows of ranges
+    estimated_rows: int | None
+
+
+def _open_sheet(settings: ReadSettings, stack: ExitStack) -> _SheetSource:
+    suffix = settings.path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _open_xlsx(settings.path, settings.sheet, stack)
+    if settings.sheet is not None:
+        raise ImportFileError("--sheet only applies to .xlsx files; a CSV file has one table")
+    return _open_csv(settings.path, stack)
+
+
+def _open_xlsx(path: Path, sheet: str | None, stack: ExitStack) -> _SheetSource:
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise ImportFileError(f"{path.name} isn't a readable .xlsx file ({error})") from error
+    stack.callback(workbook.close)
+    if sheet is None:
+        worksheet = workbook.worksheets[0]
+    elif sheet in workbook.sheetnames:
+        worksheet = workbook[sheet]
+    else:
+        names = ", ".join(f"'{name}'" for name in workbook.sheetnames)
+        raise ImportFileError(f"{path.name} has no sheet '{sheet}' — it has {names}")
+    title = str(worksheet.title)
+    member = getattr(worksheet, "_worksheet_path", None)
+    merged = _merged_ranges(path, member) if isinstance(member, str) else {}
+    rows = enumerate(worksheet.iter_rows(values_only=True), start=1)
+    max_row = getattr(worksheet, "max_row", None)
+    return _SheetSource(title, rows, merged, max_row if isinstance(max_row, int) else None)
+
+
+# <mergeCell ref="A2:A5"/>, with or without a namespace prefix.
+_MERGE_CELL: Final = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\b[^>]*?\bref=\"([A-Z]+)(\d+):([A-Z]+)(\d+)\""
+)
+_MERGE_SCAN_OVERLAP: Final = 512
+
+
+def _merged_ranges(path: Path, member: str) -> dict[int, list[tuple[int, int]]]:
+    """The sheet's vertical merged ranges, by first column, in row order.
+
+    openpyxl's read-only mode doesn't expose merged cells, and the sheet XML lists them after
+    all the rows, so the XML is scanned for them first (decompressing and a regex; no parsing).
+    """
+    ranges: dict[int, list[tuple[int, int]]] = {}
+    with zipfile.ZipFile(path) as archive, archive.open(member.lstrip("/")) as stream:
+        pending = b""
+        while True:
+            chunk = stream.read(1 << 20)
+            data = pending + chunk
+            # A match starting in the last few hundred bytes may continue in the next chunk.
+            cut = len(data) if not chunk else max(0, len(data) - _MERGE_SCAN_OVERLAP)
+            for match in _MERGE_CELL.finditer(data, 0, len(data)):
+                if match.start() >= cut:
+                    break
+                first_row, last_row = int(match[2]), int(match[4])
+                if last_row > first_row:
+                    column = column_index_from_string(match[1].decode()) - 1
+                    ranges.setdefault(column, []).append((first_row, last_row))
+            if not chunk:
+                break
+            pending = data[cut:]
+    return {column: sorted(spans) for column, spans in ranges.items()}
+
+
+def _open_csv(path: Path, stack: ExitStack) -> _SheetSource:
+    encoding = detect_encoding(path)
+    try:
+        stream = stack.enter_context(path.open(encoding=encoding, newline=""))
+        first_line = stream.readline()
+        stream.seek(0)
+    except (OSError, UnicodeDecodeError) as error:
+        raise ImportFileError(f"{path.name} can't be read as text ({error})") from error
+    delimiter = max(",\t;", key=first_line.count)
+    reader = csv.reader(stream, delimiter=delimiter)
+
+    def rows() -> Iterator[tuple[int, tuple[object, ...]]]:
+        try:
+            for number, row in enumerate(reader, start=1):
+                yield number, tuple(row)
+        except (UnicodeDecodeError, csv.Error) as error:
+            raise ImportFileError(f"{path.name}: {error}") from error
+
+    return _SheetSource("", rows(), {}, None)
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with a BOM, else GB18030 — what Chinese Excel writes
+    for "CSV". The whole file is checked as UTF-8 (streamed), since the first non-ASCII
+    character may be far down."""
+    with path.open("rb") as stream:
+        head = stream.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        stream.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := stream.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "gb18030"
+    return "utf-8"
+
+
+class _MergeFiller:
+    """Fills blank customer cells inside vertical merged ranges from the range's first cell."""
+
+    def __init__(self, merged: Mapping[int, list[tuple[int, int]]], columns: rules.HeaderMap):
+        self._ranges = {
+            column.index: merged[column.index]
+            for column in columns.columns
+            if column.field in rules.CUSTOMER_FIELDS and column.index in merged
+        }
+        self._headers = {column.index: column.header for column in columns.columns}
+        self._next = dict.fromkeys(self._ranges, 0)
+        self._top: dict[int, tuple[int, object]] = {}
+
+    def fill(self, number: int, cells: list[object]) -> list[str]:
+        """Fill `cells` (row `number`) in place; say which cells were filled."""
+        filled: list[str] = []
+        for column, spans in self._ranges.items():
+            position = self._next[column]
+            while position < len(spans) and spans[position][1] < number:
+                position += 1
+            self._next[column] = position
+            if position == len(spans) or spans[position][0] > number:
+                continue
+            first = spans[position][0]
+            if column >= len(cells):  # a row that ends before this column
+                cells.extend([None] * (column + 1 - len(cells)))
+            if first == number:
+                self._top[column] = (number, cells[column])
+            elif rules.is_blank(cells[column]) and column in self._top:
+                top_row, value = self._top[column]
+                if top_row == first:
+                    cells[column] = value
+                    filled.append(f"'{self._headers[column]}' from merged cell (row {first})")
+        return filled
+
+
+class _RowChecker:
+    """Turns one row of cells into a ParsedRow: every check that needs no database or Slack."""
+
+    def __init__(self, settings: ReadSettings, sheet: str, columns: rules.HeaderMap) -> None:
+        self.settings = settings
+        self.sheet = sheet
+        self.columns = columns
+        self._index = {c.field: c.index for c in columns.columns if c.field is not None}
+        self._phones: dict[str, str | FieldError] = {}
+        self._emails: dict[str, str | FieldError] = {}
+        # What each column is called in the fingerprint (None: not part of it), worked out once.
+        self._keys = [_fingerprint_key(column) for column in columns.columns]
+        self._kept = [c.index for c in columns.columns if c.kind != "report"]
+        self._sheet_column = next(
+            (
+                c.index
+                for c in columns.columns
+                if c.kind == "report" and rules.header_key(c.header) == _REPORT_SHEET_KEY
+            ),
+            None,
+        )
+
+    def check(self, number: int, cells: Sequence[object], info: list[str]) -> ParsedRow:
+        problems: list[str] = []
+        fixes: list[str] = []
+        values = self._values(cells, problems, fixes)
+        fingerprint, sheet = self._fingerprint(cells)
+        width = len(cells)
+        return ParsedRow(
+            number=number,
+            cells=tuple(_report_value(cells[i]) if i < width else None for i in self._kept),
+            fingerprint=fingerprint,
+            sheet=sheet,
+            values=None if problems else values,
+            problems=tuple(problems),
+            fixes=tuple(fixes),
+            info=tuple(info),
+        )
+
+    def _cell(self, cells: Sequence[object], name: rules.Field) -> object:
+        index = self._index.get(name)
+        return cells[index] if index is not None and index < len(cells) else None
+
+    def _text(self, cells: Sequence[object], name: rules.Field) -> str:
+        return rules.cell_text(self._cell(cells, name))
+
+    def _fingerprint(self, cells: Sequence[object]) -> tuple[str, str]:
+        """The row's identity: its sheet and its values, each keyed by its column's meaning."""
+        keys, known = self._keys, len(self._keys)
+        keyed: list[tuple[str, object]] = []
+        for index, value in enumerate(cells):
+            key = keys[index] if index < known else f"column {index + 1}"
+            if key is not None:
+                keyed.append((key, value))
+        sheet = self.sheet
+        if self._sheet_column is not None and self._sheet_column < len(cells):
+            # A corrected import report: its rows are the original sheet's rows.
+            sheet = rules.cell_text(cells[self._sheet_column])
+        return rules.row_fingerprint(sheet, keyed), sheet
+
+    def _values(
+        self, cells: Sequence[object], problems: list[str], fixes: list[str]
+    ) -> RowValues | None:
+        name = self._required(cells, "customer_name", "customer name", NAME_MAX, problems)
+        company = self._required(cells, "company", "company", COMPANY_MAX, problems)
+        phone, email = self._contacts(cells, problems, fixes)
+        contacted_at = self._contacted_at(cells, problems)
+        method = self._word(cells, "method", rules.method_from, _METHOD_HINT, problems)
+        status = self._word(cells, "status", rules.status_from, _STATUS_HINT, problems)
+        summary = self._required(cells, "summary", "summary", NOTE_MAX, problems)
+        if summary and rules.is_vague(summary, "summary"):
+            fixes.append(f"vague summary, kept as written — {VAGUE_NOTE_MESSAGES['summary']}")
+        feedback = self._feedback(cells, problems, fixes)
+        owner = self._required(cells, "owner", "owner", 200, problems)
+        lost = status == "lost"
+        next_at = self._next_at(cells, contacted_at, lost, problems, fixes)
+        next_action = self._next_action(cells, lost, problems, fixes)
+        notes = self._notes(cells, problems)
+        if problems or contacted_at is None or method is None or status is None:
+            return None
+        return RowValues(
+            customer_name=name,
+            company=company,
+            phone_e164=phone,
+            email=email,
+            contacted_at=contacted_at,
+            method=method,
+            summary=summary,
+            feedback=feedback,
+            owner=owner,
+            next_at=next_at,
+            next_action=next_action,
+            status=status,
+            notes=notes,
+        )
+
+    def _required(
+        self,
+        cells: Sequence[object],
+        name: rules.Field,
+        label: str,
+        limit: int,
+        problems: list[str],
+    ) -> str:
+        text = self._text(cells, name)
+        if not text:
+            problems.append(f"{label} is missing")
+        elif len(text) > limit:
+            problems.append(f"{label} is longer than {limit} characters")
+        return text
+
+    def _contacts(
+        self, cells: Sequence[object], problems: list[str], fixes: list[str]
+    ) -> tuple[str | None, str | None]:
+        raw_phone, raw_email = self._text(cells, "phone"), self._text(cells, "email")
+        phone = _memo(self._phones, raw_phone, self._phone) if raw_phone else None
+        email = _memo(self._emails, raw_email, normalize_email) if raw_email else None
+        good_phone = phone if isinstance(phone, str) else None
+        good_email = email if isinstance(email, str) else None
+        bad = [
+            f"{label} '{raw}' invalid ({error})"
+            for label, raw, error in (("phone", raw_phone, phone), ("email", raw_email, email))
+            if isinstance(error, FieldError)
+        ]
+        if good_phone or good_email:
+            fixes.extend(f"{problem}, dropped" for problem in bad)
+        elif bad:
+            problems.extend(bad)
+        else:
+            problems.append("no phone or email — give at least one")
+        return good_phone, good_email
+
+    def _phone(self, raw: str) -> str:
+        if _SCIENTIFIC.fullmatch(raw):
+            raise FieldError(
+                "Excel turned it into a number in scientific notation — format the column as "
+                "text and type the number again"
+            )
+        return normalize_phone(raw, self.settings.phone_region)
+
+    def _contacted_at(self, cells: Sequence[object], problems: list[str]) -> datetime | None:
+        raw = self._cell(cells, "contacted_at")
+        if rules.is_blank(raw):
+            problems.append("contact date is missing")
+            return None
+        settings = self.settings
+        cell = rules.parse_date_cell(raw, order=settings.order, zone=settings.zone)
+        if cell is None:
+            problems.append(
+                f"contact date '{rules.cell_text(raw)}' isn't a date this import reads — "
+                "write it like 2026-03-12 or 3/12/2026"
+            )
+            return None
+        moment = rules.contact_moment(
+            cell, zone=settings.zone, default_time=settings.default_time, now=settings.now
+        )
+        if moment > settings.now + CONTACT_CLOCK_SKEW:
+            shown = rules.describe_moment(moment, settings.zone)
+            problems.append(f"contact date {shown} is in the future")
+            return None
+        return moment
+
+    def _word(
+        self,
+        cells: Sequence[object],
+        name: Literal["method", "status"],
+        read: Callable[[str], str | None],
+        hint: str,
+        problems: list[str],
+    ) -> str | None:
+        text = self._text(cells, name)
+        if not text:
+            problems.append(f"{name} is missing")
+            return None
+        value = read(text)
+        if value is None:
+            problems.append(f"{name} '{text}' isn't known — use {hint}")
+        return value
+
+    def _feedback(self, cells: Sequence[object], problems: list[str], fixes: list[str]) -> str:
+        text = self._text(cells, "feedback")
+        if not text:
+            fixes.append("no customer feedback")
+        elif len(text) > NOTE_MAX:
+            problems.append(f"feedback is longer than {NOTE_MAX} characters")
+        elif rules.is_vague(text, "feedback"):
+            fixes.append(f"vague feedback, kept as written — {VAGUE_NOTE_MESSAGES['feedback']}")
+        return text
+
+    def _next_at(
+        self,
+        cells: Sequence[object],
+        contacted_at: datetime | None,
+        lost: bool,
+        problems: list[str],
+        fixes: list[str],
+    ) -> datetime | None:
+        raw = self._cell(cells, "next_at")
+        if rules.is_blank(raw):
+            if not lost:
+                fixes.append("no next contact date — stored as done, nothing to remind")
+            return None
+        if contacted_at is None:
+            return None  # already rejected; a relative date can't be read without it
+        settings = self.settings
+        moment = rules.next_moment(
+            raw,
+            contacted_at=contacted_at,
+            order=settings.order,
+            zone=settings.zone,
+            default_time=settings.default_time,
+        )
+        if moment is None:
+            problems.append(
+                f"next contact '{rules.cell_text(raw)}' isn't a date this import reads — "
+                "write a date (2026-03-12) or e.g. 下周三, 3天后, next Friday"
+            )
+            return None
+        zone = settings.zone
+        if moment.astimezone(zone).date() < contacted_at.astimezone(zone).date():
+            problems.append(
+                f"next contact {rules.describe_moment(moment, zone)} is before the contact "
+                f"({rules.describe_moment(contacted_at, zone)})"
+            )
+            return None
+        return moment
+
+    def _next_action(
+        self, cells: Sequence[object], lost: bool, problems: list[str], fixes: list[str]
+    ) -> str:
+        text = self._text(cells, "next_action")
+        if not text:
+            if not lost:
+                fixes.append("no next step")
+        elif len(text) > NEXT_ACTION_MAX:
+            problems.append(f"next step is longer than {NEXT_ACTION_MAX} characters")
+        elif rules.is_vague(text, "next_action"):
+            fixes.append(f"vague next step, kept as written — {VAGUE_NOTE_MESSAGES['next_action']}")
+        return text
+
+    def _notes(self, cells: Sequence[object], problems: list[str]) -> str | None:
+        """The notes column, then every unknown column as "Header: value"."""
+        lines = [self._text(cells, "notes")]
+        for column in self.columns.columns:
+            if column.kind in ("unknown", "blank") and column.index < len(cells):
+                value = rules.cell_text(cells[column.index])
+                lines.append(f"{_column_label(column)}: {value}" if value else "")
+        for index in range(len(self.columns.columns), len(cells)):
+            value = rules.cell_text(cells[index])
+            if value:
+                lines.append(f"Column {get_column_letter(index + 1)}: {value}")
+        notes = "\n".join(line for line in lines if line)
+        if len(notes) > NOTE_MAX:
+            problems.append(
+                f"notes (with the columns kept in notes) are longer than {NOTE_MAX} characters"
+            )
+        return notes or None
+
+
+_REPORT_SHEET_KEY: Final = rules.header_key(rules.REPORT_SHEET_COLUMN)
+
+
+def _fingerprint_key(column: rules.Column) -> str | None:
+    if column.kind == "field":
+        return str(column.field)
+    if column.kind in ("unknown", "blank"):
+        return f"column {rules.header_key(_column_label(column))}"
+    return None  # the import report's own columns
+
+
+def _column_label(column: rules.Column) -> str:
+    """How a column is named in notes and in the report: its header, or "Column F"."""
+    return column.header or f"Column {get_column_letter(column.index + 1)}"
+
+
+_SCIENTIFIC: Final = re.compile(r"\d(?:\.\d+)?[eE]\+?\d+")
+_METHOD_HINT: Final = (
+    "phone, wechat, email, visit, meeting or message (电话, 微信, 邮件, 拜访, 会议, 短信)"
+)
+_STATUS_HINT: Final = (
+    "prospect, interested, won, existing or lost (潜在客户, 意向客户, 已成交, 老客户, 已流失)"
+)
+# Normalising the same phone or email again for each of a customer's rows is wasted work.
+_MEMO_SIZE: Final = 50_000
+
+
+def _memo(
+    memo: dict[str, str | FieldError], raw: str, normalise: Callable[[str], str]
+) -> str | FieldError:
+    found = memo.get(raw)
+    if found is None:
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        try:
+            found = normalise(raw)
+        except FieldError as error:
+            found = error
+        memo[raw] = found
+    return found
+
+
+def _report_value(value: object) -> object:
+    """Cells travel to the report (maybe from another process): plain values only."""
+    if value is None or isinstance(value, str | int | float | bool | datetime):
+        return value
+    return rules.cell_text(value)
+
+
+def read_sheet(settings: ReadSettings) -> Iterator[SheetInfo | list[ParsedRow]]:
+    """The sheet's SheetInfo, then its non-blank rows after the header, checked, in chunks."""
+    with ExitStack() as stack:
+        source = _open_sheet(settings, stack)
+        header_row, columns = _find_header(source, settings.path)
+        yield SheetInfo(source.name, header_row, columns, _data_rows(source, header_row))
+        checker = _RowChecker(settings, source.name, columns)
+        merges = _MergeFiller(source.merged, columns)
+        # A corrected report's own columns don't make a row: its column-notes line is blank.
+        skipped = {column.index for column in columns.columns if column.kind == "report"}
+        chunk: list[ParsedRow] = []
+        for number, raw in source.rows:
+            cells = list(raw)
+            blank = all(rules.is_blank(v) for i, v in enumerate(cells) if i not in skipped)
+            filled = merges.fill(number, cells)
+            if blank:
+                continue  # blank and trailing rows are nothing to report
+            chunk.append(checker.check(number, cells, filled))
+            if len(chunk) == CHUNK_ROWS:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+
+def _find_header(source: _SheetSource, path: Path) -> tuple[int, rules.HeaderMap]:
+    seen = 0
+    for number, raw in source.rows:
+        if all(rules.is_blank(value) for value in raw):
+            continue
+        if rules.is_header_row(raw):
+            columns = rules.map_headers(raw)
+            missing = columns.missing_required()
+            if missing:
+                raise ImportFileError(
+                    f"{path.name}: the header row (row {number}) has no column for "
+                    + "; ".join(missing)
+                )
+            return number, columns
+        seen += 1
+        if seen == rules.HEADER_SEARCH_ROWS:
+            break
+    raise ImportFileError(
+        f"{path.name}: no header row found in the first {rules.HEADER_SEARCH_ROWS} rows — "
+        "expected column names such as 客户姓名, 公司, 电话, 跟进时间, 跟进内容, 跟进人, 客户状态"
+    )
+
+
+def _data_rows(source: _SheetSource, header_row: int) -> int | None:
+    return None if source.estimated_rows is None else max(0, source.estimated_rows - header_row)
+
+
+# --- the reader process ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ReaderFailed:
+    message: str
+    file_error: bool
+
+
+_DONE: Final = "done"
+
+
+def _read_into(settings: ReadSettings, channel: Any) -> None:
+    """The reader process: read_sheet's output into `channel`, then _DONE or the failure."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the importing process
+    try:
+        for item in read_sheet(settings):
+            channel.put(item)
+        channel.put(_DONE)
+    except ImportFileError as error:
+        channel.put(_ReaderFailed(str(error), file_error=True))
+    except Exception as error:  # reported in the importing process, which decides what to do
+        logger.exception("reading %s failed", settings.path)
+        channel.put(_ReaderFailed(f"{error.__class__.__name__}: {error}", file_error=False))
+
+
+@contextmanager
+def _read_in_background(settings: ReadSettings) -> Iterator[Iterator[SheetInfo | list[ParsedRow]]]:
+    """read_sheet in a second process, with a bounded queue between (memory stays flat).
+
+    "spawn", not fork: the importer may run next to threads (the tests' bot, a database pool),
+    and a forked copy of a lock held by another thread never unlocks.
+    """
+    context = multiprocessing.get_context("spawn")
+    channel = context.Queue(maxsize=8)
+    reader = context.Process(target=_read_into, args=(settings, channel), daemon=True)
+    reader.start()
+
+    def items() -> Iterator[SheetInfo | list[ParsedRow]]:
+        while True:
+            try:
+                item = channel.get(timeout=1.0)
+            except queue.Empty:
+                if not reader.is_alive():
+                    raise ImportFileError("the reader process stopped unexpectedly") from None
+                continue
+            if isinstance(item, _ReaderFailed):
+                if item.file_error:
+                    raise ImportFileError(item.message)
+                raise RuntimeError(f"reading {settings.path.name} failed: {item.message}")
+            if item == _DONE:
+                return
+            yield item
+
+    try:
+        yield items()
+    finally:
+        if reader.is_alive():
+            reader.terminate()
+        reader.join(timeout=10)
+        channel.close()
+
+
+# =============================================================================================
+# Owners: names and emails in the sheet → Slack users.
+# =============================================================================================
+
+
+@dataclass(frozen=True)
+class OwnerMap:
+    by_name: Mapping[str, str]  # owner_key(name) → Slack user id
+    by_email: Mapping[str, str]  # normalised email → Slack user id
+
+
+_OWNER_MAP_COLUMNS: Final = {
+    "name": ("name", "owner", "姓名", "跟进人", "负责人"),
+    "email": ("email", "e-mail", "邮箱"),
+    "slack_user_id": ("slack_user_id", "slack user id", "slack id", "user id", "slack"),
+}
+
+
+def load_owner_map(path: Path) -> OwnerMap:
+    """A CSV with a header row: name,slack_user_id or email,slack_user_id (or all three)."""
+    if not path.is_file():
+        raise ImportFileError(f"owner map {path} doesn't exist")
+    with path.open(encoding=detect_encoding(path), newline="") as stream:
+        rows = csv.reader(stream)
+        header = next(rows, [])
+        keys = [rules.header_key(cell) for cell in header]
+        where = {
+            name: next((keys.index(k) for k in map(rules.header_key, words) if k in keys), None)
+            for name, words in _OWNER_MAP_COLUMNS.items()
+        }
+        user_column = where["slack_user_id"]
+        if user_column is None or (where["name"] is None and where["email"] is None):
+            raise ImportFileError(
+                f"owner map {path.name} needs a header row: name,slack_user_id or "
+                "email,slack_user_id"
+            )
+        by_name: dict[str, str] = {}
+        by_email: dict[str, str] = {}
+        for line, row in enumerate(rows, start=2):
+            _add_owner(path, line, row, where, by_name, by_email)
+    return OwnerMap(by_name, by_email)
+
+
+def _add_owner(
+    path: Path,
+    line: int,
+    row: Sequence[str],
+    where: Mapping[str, int | None],
+    by_name: dict[str, str],
+    by_email: dict[str, str],
+) -> None:
+    def cell(name: str) -> str:
+        index = where[name]
+        return row[index].strip() if index is not None and index < len(row) else ""
+
+    user_id = cell("slack_user_id")
+    if not any(part.strip() for part in row):
+        return
+    if not SLACK_USER_ID.match(user_id):
+        raise ImportFileError(
+            f"owner map {path.name}, line {line}: '{user_id}' isn't a Slack user id like U012AB3CD"
+        )
+    for key, table in ((rules.owner_key(cell("name")), by_name), (cell("email"), by_email)):
+        if not key:
+            continue
+        if table is by_email:
+            try:
+                key = normalize_email(key)
+            except FieldError as error:
+                raise ImportFileError(f"owner map {path.name}, line {line}: {error}") from None
+        if table.setdefault(key, user_id) != user_id:
+            raise ImportFileError(
+                f"owner map {path.name}, line {line}: '{key}' is mapped to both "
+                f"{table[key]} and {user_id}"
+            )
+
+
+class OwnerDirectory:
+    """Resolves the owner cell: a Slack user id as is, a name through the owner map, an email
+    through the owner map or Slack's users.lookupByEmail (asked once per address per run)."""
+
+    def __init__(self, owner_map: OwnerMap | None, services: Services) -> None:
+        self._map = owner_map
+        self._client = services.client
+        self._by_email: dict[str, str | None] = {}
+
+    def resolve(self, written: str) -> tuple[str | None, str | None]:
+        """(Slack user id, None), or (None, why not)."""
+        text = written.strip()
+        if SLACK_USER_ID.match(text) and any(ch.isdigit() for ch in text):
+            return text, None
+        if "@" in text:
+            return self._by_address(text)
+        user_id = self._map.by_name.get(rules.owner_key(text)) if self._map else None
+        if user_id is None:
+            hint = "" if self._map else " (pass --owner-map FILE with name,slack_user_id)"
+            return None, f"owner '{text}' isn't in the owner map{hint}"
+        return user_id, None
+
+    def _by_address(self, text: str) -> tuple[str | None, str | None]:
+        try:
+            address = normalize_email(text)
+        except FieldError as error:
+            return None, f"owner email '{text}' invalid ({error})"
+        if self._map and address in self._map.by_email:
+            return self._map.by_email[address], None
+        if address not in self._by_email:
+            self._by_email[address] = self._lookup(address)
+        user_id = self._by_email[address]
+        if user_id is None:
+            return None, f"owner email '{address}' isn't a Slack user in this workspace"
+        return user_id, None
+
+    def _lookup(self, address: str) -> str | None:
+        try:
+            answer = self._client.users_lookupByEmail(email=address)
+        except SlackApiError as error:
+            if error.response.get("error") == "users_not_found":
+                return None
+            raise
+        user = answer.get("user") or {}
+        if user.get("deleted"):
+            return None
+        user_id = user.get("id")
+        return user_id if isinstance(user_id, str) else None
+
+
+# =============================================================================================
+# Customers: who each row is about, within the file and in the database.
+# =============================================================================================
+
+
+class FollowUpRef:
+    """A follow-up by id — or, until its group of rows is written, by the values waiting to be
+    inserted (then `pending` holds them, and a later row may still close it there)."""
+
+    __slots__ = ("id", "pending")
+
+    def __init__(self, followup_id: int | None, pending: dict[str, Any] | None = None) -> None:
+        self.id = followup_id
+        self.pending = pending
+
+
+@dataclass(slots=True)
+class KnownCustomer:
+    """A customer this import has seen: added by a row of this file, or found in the database."""
+
+    db_id: int | None  # None only in a dry run, for a customer the run would add
+    first_row: int | None  # the row of this file that added them; None if they existed before
+    name: str
+    company: str
+    company_key: str
+    phone_e164: str | None
+    email: str | None
+    owner_id: str
+    status: str
+    latest_contact: datetime | None
+    open_followups: list[FollowUpRef] = field(default_factory=list)
+
+    def label(self) -> str:
+        if self.first_row is not None:
+            return f"row {self.first_row}"
+        return f"existing customer #{self.db_id}"
+
+
+@dataclass(frozen=True)
+class CustomerMatch:
+    customer: KnownCustomer
+    reason: str  # "same phone", "same email", "same name and company"
+
+
+class CustomerBook:
+    """Every customer this run has touched, indexed the ways a row can match them, so a row
+    about a known customer costs dictionary lookups rather than a database round trip."""
+
+    def __init__(self) -> None:
+        self.by_phone: dict[str, KnownCustomer] = {}
+        self.by_email: dict[str, KnownCustomer] = {}
+        self.by_company: dict[str, list[KnownCustomer]] = {}
+        self.by_db_id: dict[int, KnownCustomer] = {}
+
+    def find(self, values: RowValues) -> CustomerMatch | None:
+        if values.phone_e164 and values.phone_e164 in self.by_phone:
+            return CustomerMatch(self.by_phone[values.phone_e164], "same phone")
+        if values.email and values.email in self.by_email:
+            return CustomerMatch(self.by_email[values.email], "same email")
+        candidates = self.by_company.get(normalize_company(values.company), [])
+        best = _most_alike(values, ((c.name, c.company, c) for c in candidates))
+        return None if best is None else CustomerMatch(best, "same name and company")
+
+    def add(self, customer: KnownCustomer) -> None:
+        if customer.db_id is not None:
+            self.by_db_id[customer.db_id] = customer
+        self.by_company.setdefault(customer.company_key, []).append(customer)
+        self.index_contacts(customer)
+
+    def index_contacts(self, customer: KnownCustomer) -> None:
+        if customer.phone_e164:
+            self.by_phone.setdefault(customer.phone_e164, customer)
+        if customer.email:
+            self.by_email.setdefault(customer.email, customer)
+
+    def move_company(self, customer: KnownCustomer, new_key: str) -> None:
+        bucket = self.by_company.get(customer.company_key, [])
+        if customer in bucket:
+            bucket.remove(customer)
+        customer.company_key = new_key
+        self.by_company.setdefault(new_key, []).append(customer)
+
+
+_Candidate = TypeVar("_Candidate")
+
+
+def _most_alike(
+    values: RowValues, candidates: Iterable[tuple[str, str, _Candidate]]
+) -> _Candidate | None:
+    """The candidate most likely the same person at the same company, if likely enough."""
+    best: tuple[float, _Candidate] | None = None
+    for name, company, candidate in candidates:
+        score = likely_same_customer(values.customer_name, values.company, name, company)
+        if score >= DUPLICATE_THRESHOLD and (best is None or score > best[0]):
+            best = (score, candidate)
+    return None if best is None else best[1]
+
+
+def _known_from_db(session: Session, book: CustomerBook, customer: Customer) -> KnownCustomer:
+    """The database customer as this run tracks it (once: later rows find it in the book)."""
+    known = book.by_db_id.get(customer.id)
+    if known is not None:
+        return known
+    latest = queries.followups_of_customer(session, customer.id, limit=1)
+    known = KnownCustomer(
+        db_id=customer.id,
+        first_row=None,
+        name=customer.name,
+        company=customer.company,
+        company_key=customer.company_key or normalize_company(customer.company),
+        phone_e164=customer.phone_e164,
+        email=customer.email,
+        owner_id=customer.owner_id,
+        status=customer.status,
+        latest_contact=latest[0].contacted_at if latest else None,
+        open_followups=[
+            FollowUpRef(f.id) for f in queries.open_followups_for_customer(session, customer.id)
+        ],
+    )
+    book.add(known)
+    return known
+
+
+def _find_in_database(
+    session: Session, book: CustomerBook, values: RowValues
+) -> CustomerMatch | None:
+    """The same searches as CustomerBook.find, by indexed queries (as at entry)."""
+    found = queries.find_customer_by_contact(
+        session, phone_e164=values.phone_e164, email=values.email, lock=True
+    )
+    if found is not None:
+        same_phone = values.phone_e164 is not None and found.phone_e164 == values.phone_e164
+        reason = "same phone" if same_phone else "same email"
+        return CustomerMatch(_known_from_db(session, book, found), reason)
+    candidates = queries.customers_with_company_keys(session, [normalize_company(values.company)])
+    alike = _most_alike(values, ((c.name, c.company, c) for c in candidates))
+    if alike is None:
+        return None
+    return CustomerMatch(_known_from_db(session, book, alike), "same name and company")
+
+
+# =============================================================================================
+# Planning and writing one row.
+# =============================================================================================
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything one row will change, decided before anything is written."""
+
+    row: ParsedRow
+    values: RowValues
+    owner_id: str
+    match: CustomerMatch | None  # None: a new customer
+    newest: bool  # the customer's newest contact: their details and open follow-up come from it
+    customer_changes: dict[str, str]  # field → new value
+    state: Literal["open", "done"]
+    next_at: datetime
+    done_at: datetime | None
+    remind_at: datetime | None
+    escalated: bool
+    supersede: tuple[FollowUpRef, ...]  # open follow-ups this row's contact closes
+    notes: tuple[str, ...]  # for the report
+
+    @property
+    def may_clash(self) -> bool:
+        """Whether writing this row can hit a unique index another writer also touches."""
+        changes = self.customer_changes
+        return self.match is None or "phone_e164" in changes or "email" in changes
+
+
+@dataclass(frozen=True)
+class Written:
+    customer_id: int | None
+    followup: FollowUpRef | None
+
+
+def _customer_changes(
+    session: Session | None,
+    book: CustomerBook,
+    customer: KnownCustomer,
+    values: RowValues,
+    newest: bool,
+) -> dict[str, str]:
+    """What this row changes about a known customer: name, company and status from their
+    newest row; a phone or email they don't have yet (unless it is another customer's)."""
+    changes: dict[str, str] = {}
+    if newest:
+        for name, value in (
+            ("name", values.customer_name),
+            ("company", values.company),
+            ("status", values.status),
+        ):
+            if getattr(customer, name) != value:
+                changes[name] = value
+    for name, contact, index in (
+        ("phone_e164", values.phone_e164, book.by_phone),
+        ("email", values.email, book.by_email),
+    ):
+        if contact and _fills_gap(session, customer, name, contact, index):
+            changes[name] = contact
+    return changes
+
+
+def _fills_gap(
+    session: Session | None,
+    customer: KnownCustomer,
+    name: str,
+    contact: str,
+    index: Mapping[str, KnownCustomer],
+) -> bool:
+    """Whether `contact` can be the customer's missing phone (or email): not another's."""
+    if getattr(customer, name) is not None or index.get(contact, customer) is not customer:
+        return False
+    return session is None or not _contact_taken(session, customer, name, contact)
+
+
+def _contact_taken(session: Session, customer: KnownCustomer, name: str, value: str) -> bool:
+    other = queries.find_customer_by_contact(
+        session,
+        phone_e164=value if name == "phone_e164" else None,
+        email=value if name == "email" else None,
+    )
+    return other is not None and other.id != customer.db_id
+
+
+def is_newest(customer: KnownCustomer, contacted_at: datetime) -> bool:
+    """Whether a contact at `contacted_at` is the customer's newest (ties: the later row)."""
+    return customer.latest_contact is None or contacted_at >= customer.latest_contact
+
+
+def plan_row(
+    row: ParsedRow,
+    values: RowValues,
+    owner_id: str,
+    match: CustomerMatch | None,
+    changes: dict[str, str],
+    *,
+    newest: bool,
+    now: datetime,
+    zone: ZoneInfo,
+) -> Plan:
+    """Open or done, reminded or not: the module docstring's history rules, for one row."""
+    customer = match.customer if match else None
+    latest = customer.latest_contact if customer else None
+    notes = [f"merged into {customer.label()} ({match.reason})"] if customer and match else []
+    remind_at: datetime | None = None
+    escalated = False
+    state: Literal["open", "done"] = "done"
+    done_at: datetime | None = values.contacted_at
+    if not newest:
+        done_at = latest
+        notes.append("older than the customer's latest contact — stored as done")
+    elif values.next_at is not None and values.status != "lost":
+        state, done_at = "open", None
+        if values.next_at > now:
+            remind_at = values.next_at
+        else:
+            escalated = True
+            shown = rules.describe_moment(values.next_at, zone)
+            notes.append(f"next contact {shown} has passed — open and overdue, no reminder DM")
+    supersede = tuple(customer.open_followups) if customer and newest else ()
+    return Plan(
+        row=row,
+        values=values,
+        owner_id=owner_id,
+        match=match,
+        newest=newest,
+        customer_changes=changes,
+        state=state,
+        next_at=values.next_at or values.contacted_at,
+        done_at=done_at,
+        remind_at=remind_at,
+        escalated=escalated,
+        supersede=supersede,
+        notes=tuple(notes),
+    )
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
+
+
+_CUSTOMERS: Final = _table(Customer)
+_FOLLOWUPS: Final = _table(FollowUp)
+# Built once and run with parameters: a statement built per row costs more in SQLAlchemy's
+# statement cache than the database takes to run it.
+_INSERT_CUSTOMER: Final = _CUSTOMERS.insert().returning(_CUSTOMERS.c.id)
+_INSERT_CHANGES: Final = _table(ChangeLog).insert()
+_INSERT_IMPORTED_ROW: Final = _table(ImportedRow).insert()
+_INSERT_FOLLOWUPS: Final = _FOLLOWUPS.insert().returning(
+    _FOLLOWUPS.c.id, sort_by_parameter_order=True
+)
+_CLOSE_FOLLOWUP: Final = (
+    _FOLLOWUPS.update()
+    .where(_FOLLOWUPS.c.id == bindparam("close_id"), _FOLLOWUPS.c.state == "open")
+    .values(
+        state="done",
+        done_at=bindparam("closed_at"),
+        done_by=bindparam("closed_by"),
+        remind_at=None,
+        version=_FOLLOWUPS.c.version + 1,
+    )
+)
+
+
+@cache
+def _update_customer_statement(fields: frozenset[str]) -> Update:
+    """UPDATE customers SET <fields>, version + n — one statement per set of changed fields."""
+    return (
+        _CUSTOMERS.update()
+        .where(_CUSTOMERS.c.id == bindparam("customer_id"))
+        .values(
+            {
+                **{name: bindparam(f"new_{name}") for name in sorted(fields)},
+                "version": _CUSTOMERS.c.version + bindparam("version_step"),
+                "updated_at": bindparam("new_updated_at"),
+            }
+        )
+    )
+
+
+CONTACT_FIELDS: Final = ("phone_e164", "email")
+
+
+class _Writer:
+    """Writes Plans with Core statements on one connection, as bot.followups would: customer and
+    follow-up logged, a superseded follow-up closed as close_followup does (state done, no
+    reminder, version bumped, logged "superseded").
+
+    What can clash with another writer — a new customer, a phone or email filled in — is written
+    at once, inside the row's savepoint. Everything else waits for the commit and goes in a few
+    multi-row statements (`flush`): one statement per row, with SQLAlchemy's per-statement cost,
+    would be most of a big import's time. Rows are planned against the importer's own memory of
+    every customer it touched, so nothing needs to be read back before the commit.
+    """
+
+    def __init__(
+        self, connection: Connection, *, actor_id: str, source: str, now: datetime
+    ) -> None:
+        self.connection = connection
+        self.actor_id = actor_id
+        self.source = source
+        self.now = now
+        self.discard()
+
+    def discard(self) -> None:
+        """Forget what waits for the commit (after a rollback)."""
+        self.followups: list[FollowUpRef] = []
+        self.closes: list[dict[str, Any]] = []
+        self.customer_updates: dict[int, dict[str, Any]] = {}
+        self.changes: list[dict[str, Any]] = []
+        self.rows: list[dict[str, Any]] = []
+
+    def write(self, plan: Plan) -> Written:
+        """Write (or queue) one row. Statements that can fail come first, so a row that fails
+        leaves nothing queued."""
+        log: list[dict[str, Any]] = []
+        customer = plan.match.customer if plan.match else None
+        if customer is None or customer.db_id is None:
+            customer_id = self._add_customer(plan, log)
+        else:
+            customer_id = customer.db_id
+            self._update_customer(customer, plan, log)
+        self._close_superseded(plan, log)
+        followup = self._add_followup(plan, customer_id, log)
+        self.changes.extend(log)
+        self.rows.append(
+            {
+                "fingerprint": plan.row.fingerprint,
+                "followup_id": followup,
+                "source": self.source,
+                "row_number": plan.row.number,
+                "imported_at": self.now,
+                "imported_by": self.actor_id,
+            }
+        )
+        return Written(customer_id, followup)
+
+    def flush(self) -> None:
+        """Write what waits for the commit, follow-ups first (the log and fingerprints need
+        their ids)."""
+        if self.followups:
+            pending = [ref.pending for ref in self.followups if ref.pending is not None]
+            ids = self.connection.execute(_INSERT_FOLLOWUPS, pending).scalars().all()
+            for ref, followup_id in zip(self.followups, ids, strict=True):
+                ref.id, ref.pending = followup_id, None
+        if self.closes:
+            self.connection.execute(_CLOSE_FOLLOWUP, self.closes)
+        by_fields: dict[frozenset[str], list[dict[str, Any]]] = {}
+        for customer_id, update in self.customer_updates.items():
+            fields = frozenset(update) - {"version_step"}
+            by_fields.setdefault(fields, []).append(
+                {
+                    "customer_id": customer_id,
+                    "new_updated_at": self.now,
+                    "version_step": update["version_step"],
+                    **{f"new_{name}": update[name] for name in fields},
+                }
+            )
+        for fields, params in by_fields.items():
+            self.connection.execute(_update_customer_statement(fields), params)
+        if self.changes:
+            self.connection.execute(_INSERT_CHANGES, [_with_ids(c) for c in self.changes])
+        if self.rows:
+            self.connection.execute(_INSERT_IMPORTED_ROW, [_with_ids(r) for r in self.rows])
+        self.discard()
+
+    def _entry(
+        self,
+        entity: str,
+        entity_id: int | FollowUpRef,
+        action: str,
+        *,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "at": self.now,
+            "actor_id": self.actor_id,
+            "entity": entity,
+            "entity_id": entity_id,
+            "action": action,
+            "before": before,
+            "after": after,
+        }
+
+    def _add_customer(self, plan: Plan, log: list[dict[str, Any]]) -> int:
+        values = plan.values
+        fields = {
+            "name": values.customer_name,
+            "company": values.company,
+            "phone_e164": values.phone_e164,
+            "email": values.email,
+            "owner_id": plan.owner_id,
+            "status": values.status,
+        }
+        customer_id = self.connection.execute(
+            _INSERT_CUSTOMER,
+            {
+                **fields,
+                "name_key": normalize_person(values.customer_name),
+                "company_key": normalize_company(values.company),
+                "version": 1,
+                "created_by": self.actor_id,
+                # Their history starts at the first contact in the sheet, not today.
+                "owner_since": values.contacted_at,
+                "created_at": values.contacted_at,
+                "updated_at": self.now,
+            },
+        ).scalar_one()
+        after = {**fields, "source": self.source, "row": plan.row.number}
+        log.append(self._entry("customer", customer_id, "import", after=after))
+        return int(customer_id)
+
+    def _update_customer(
+        self, customer: KnownCustomer, plan: Plan, log: list[dict[str, Any]]
+    ) -> None:
+        changes = plan.customer_changes
+        if not changes or customer.db_id is None:
+            return
+        contacts = {name: changes[name] for name in CONTACT_FIELDS if name in changes}
+        if contacts:  # a unique index: now, inside the row's savepoint
+            self.connection.execute(
+                _update_customer_statement(frozenset(contacts)),
+                {
+                    "customer_id": customer.db_id,
+                    "new_updated_at": self.now,
+                    "version_step": 0,
+                    **{f"new_{name}": value for name, value in contacts.items()},
+                },
+            )
+        update = self.customer_updates.setdefault(customer.db_id, {"version_step": 0})
+        update["version_step"] += 1
+        for name, value in changes.items():
+            if name not in contacts:
+                update[name] = value
+        if "name" in changes:
+            update["name_key"] = normalize_person(changes["name"])
+        if "company" in changes:
+            update["company_key"] = normalize_company(changes["company"])
+        before = {name: getattr(customer, name) for name in changes}
+        log.append(
+            self._entry("customer", customer.db_id, "import", before=before, after=dict(changes))
+        )
+
+    def _close_superseded(self, plan: Plan, log: list[dict[str, Any]]) -> None:
+        closed_at = plan.values.contacted_at
+        for ref in plan.supersede:
+            if ref.pending is not None:  # added earlier in this group: stored closed at once
+                ref.pending.update(
+                    state="done",
+                    done_at=closed_at,
+                    done_by=self.actor_id,
+                    remind_at=None,
+                    escalated=False,
+                    version=ref.pending["version"] + 1,
+                )
+            elif ref.id is not None:
+                self.closes.append(
+                    {"close_id": ref.id, "closed_at": closed_at, "closed_by": self.actor_id}
+                )
+            log.append(
+                self._entry(
+                    "followup",
+                    ref,
+                    "superseded",
+                    before={"state": "open"},
+                    after={"state": "done"},
+                )
+            )
+
+    def _add_followup(self, plan: Plan, customer_id: int, log: list[dict[str, Any]]) -> FollowUpRef:
+        values = plan.values
+        fields = {
+            "customer_id": customer_id,
+            "owner_id": plan.owner_id,
+            "contacted_at": values.contacted_at,
+            "method": values.method,
+            "summary": values.summary,
+            "feedback": values.feedback,
+            "status_after": values.status,
+            "next_at": plan.next_at,
+            "next_action": values.next_action,
+            "notes": values.notes,
+            "state": plan.state,
+        }
+        ref = FollowUpRef(
+            None,
+            {
+                **fields,
+                # The row's owner made the contact the row records.
+                "author_id": plan.owner_id,
+                "version": 1,
+                "submission_key": None,
+                "created_at": values.contacted_at,
+                "done_at": plan.done_at,
+                "done_by": self.actor_id if plan.state == "done" else None,
+                "remind_at": plan.remind_at,
+                "remind_attempts": 0,
+                "claimed_until": None,
+                "claim_token": None,
+                "escalated": plan.escalated,
+            },
+        )
+        self.followups.append(ref)
+        after = {
+            **fields,
+            "contacted_at": values.contacted_at.isoformat(),
+            "next_at": plan.next_at.isoformat(),
+            "source": self.source,
+            "row": plan.row.number,
+        }
+        log.append(self._entry("followup", ref, "import", after=after))
+        return ref
+
+
+def _with_ids(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters with each follow-up reference replaced by its id (known after flush)."""
+    return {
+        name: value.id if isinstance(value, FollowUpRef) else value
+        for name, value in params.items()
+    }
+
+
+# =============================================================================================
+# The report: one line per non-blank row, written as the import goes.
+# =============================================================================================
+
+
+class _ReportFile(Protocol):
+    def write(self, values: Sequence[object]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _XlsxReport:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._workbook = Workbook(write_only=True)
+        self._sheet = self._workbook.create_sheet("Import report · 导入报告")
+
+    def write(self, values: Sequence[object]) -> None:
+        self._sheet.append([self._cell(value) for value in values])
+
+    def _cell(self, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        if not value:
+            return None  # no cell at all: openpyxl writes an element even for ""
+        if value[0] != "=" and not ILLEGAL_CHARACTERS_RE.search(value):
+            return value
+        cell = WriteOnlyCell(self._sheet, ILLEGAL_CHARACTERS_RE.sub("", value))
+        # openpyxl would store "=…" as a formula; a report shows what the sheet said.
+        cell.data_type = "s"
+        return cell
+
+    def close(self) -> None:
+        self._workbook.save(self._path)
+
+
+# Excel runs a CSV cell starting with these as a formula ("=HYPERLINK(…)"); phone numbers
+# ("+86 …") and negative numbers are left alone.
+_CSV_FORMULA: Final = re.compile(r"[=@]|[+-][^\d\s.]")
+
+
+class _CsvReport:
+    def __init__(self, path: Path) -> None:
+        # UTF-8 with a BOM: Excel opens it with the Chinese intact.
+        self._stream = path.open("w", encoding="utf-8-sig", newline="")
+        self._writer = csv.writer(self._stream)
+
+    def write(self, values: Sequence[object]) -> None:
+        self._writer.writerow([self._cell(value) for value in values])
+
+    @staticmethod
+    def _cell(value: object) -> str:
+        text = "" if value is None else rules.cell_text(value)
+        return "'" + text if _CSV_FORMULA.match(text) else text
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def _report_file(path: Path) -> _ReportFile:
+    return _CsvReport(path) if path.suffix.lower() == ".csv" else _XlsxReport(path)
+
+
+def _write_report_from(path: Path, channel: Any) -> None:
+    """The report process: rows from `channel` into the report file until _DONE."""
+    # Ctrl-C is for the importing process, which closes the report properly.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    report = _report_file(path)
+    try:
+        while (rows := channel.get()) != _DONE:
+            for values in rows:
+                report.write(values)
+    finally:
+        report.close()
+
+
+class _ReportInBackground:
+    """The report written by a third process: openpyxl's writer costs as much per row as the
+    database does, and the import is otherwise limited by the slower of reader and writer."""
+
+    def __init__(self, path: Path) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._channel = context.Queue(maxsize=8)
+        self._process = context.Process(
+            target=_write_report_from, args=(path, self._channel), daemon=True
+        )
+        self._process.start()
+        self._rows: list[list[object]] = []
+
+    def write(self, values: Sequence[object]) -> None:
+        self._rows.append(list(values))
+        if len(self._rows) >= CHUNK_ROWS:
+            self._send()
+
+    def _send(self) -> None:
+        if self._rows:
+            self._put(self._rows)
+            self._rows = []
+
+    def _put(self, item: object) -> None:
+        while True:
+            try:
+                self._channel.put(item, timeout=1.0)
+                return
+            except queue.Full:
+                if not self._process.is_alive():
+                    raise RuntimeError("the report process stopped unexpectedly") from None
+
+    def close(self) -> None:
+        try:
+            self._send()
+            self._put(_DONE)
+        finally:
+            self._process.join()
+            self._channel.close()
+        if self._process.exitcode != 0:
+            raise RuntimeError(f"writing the report failed (exit code {self._process.exitcode})")
+
+
+def _open_report(path: Path, info: SheetInfo, *, background: bool) -> _ReportFile:
+    report: _ReportFile = _ReportInBackground(path) if background else _report_file(path)
+    originals = [_column_label(c) for c in info.columns.columns if c.kind != "report"]
+    report.write([*rules.REPORT_COLUMNS, *originals])
+    unknown = [c for c in info.columns.columns if c.kind == "unknown"]
+    if unknown:
+        listed = "; ".join(f"'{c.header}' ({c.remark})" for c in unknown)
+        report.write(
+            [info.header_row, "columns", f"kept in notes as 'Header: value': {listed}", "", ""]
+        )
+    return report
+
+
+# =============================================================================================
+# The run.
+# =============================================================================================
+
+
+@dataclass
+class _Counts:
+    rows: int = 0
+    imported: int = 0
+    fixed: int = 0
+    merged: int = 0
+    rejected: int = 0
+    already: int = 0
+
+    def add(self, outcome: Outcome) -> None:
+        self.rows += 1
+        if outcome == "imported":
+            self.imported += 1
+        elif outcome == "fixed":
+            self.fixed += 1
+        elif outcome == "merged":
+            self.merged += 1
+        elif outcome == "rejected":
+            self.rejected += 1
+        else:
+            self.already += 1
+
+
+@dataclass(frozen=True)
+class RowResult:
+    outcome: Outcome
+    changes: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+
+class _Savepoint:
+    """A row's statements, undone together if one fails — for rows that can clash with another
+    writer (a new customer, a phone or email filled in: the unique indexes). Other rows can only
+    fail on something unexpected, which aborts the whole uncommitted group instead, so they are
+    spared two statements each. A raw SAVEPOINT costs a third of SQLAlchemy's nested
+    transaction, which tracks what this doesn't need."""
+
+    def __init__(self, connection: Connection, *, active: bool) -> None:
+        self._connection = connection
+        self._active = active
+        self._open = False
+
+    def __enter__(self) -> _Savepoint:
+        return self
+
+    def begin_if(self, needed: bool) -> None:
+        if self._active and needed:
+            self._connection.exec_driver_sql("SAVEPOINT import_row")
+            self._open = True
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if not self._open:
+            return
+        if kind is not None:
+            self._connection.exec_driver_sql("ROLLBACK TO SAVEPOINT import_row")
+        self._connection.exec_driver_sql("RELEASE SAVEPOINT import_row")
+
+
+@contextmanager
+def _import_connection(db: Database, *, dry_run: bool) -> Iterator[Connection]:
+    """The one connection an import writes through."""
+    engine = db.engine
+    if not dry_run:
+        # SQLite: each transaction takes the write lock up front, like every writer of the bot.
+        engine = engine.execution_options(**{IMMEDIATE: True})
+    with engine.connect() as connection:
+        postgres = connection.dialect.name == "postgresql"
+        if postgres and not dry_run:
+            # Many small commits: waiting for each to reach the disk would dominate the run.
+            # A crash can lose the last few commits, fingerprints included, so the re-run
+            # imports exactly those rows again.
+            with connection.begin():
+                connection.exec_driver_sql("SET synchronous_commit TO OFF")
+        try:
+            yield connection
+        finally:
+            if postgres and not dry_run and not connection.invalidated:
+                with connection.begin():
+                    connection.exec_driver_sql("RESET synchronous_commit")
+
+
+class _ImportRun:
+    def __init__(
+        self,
+        services: Services,
+        options: ImportOptions,
+        info: SheetInfo,
+        owners: OwnerDirectory,
+        report: _ReportFile | None,
+        connection: Connection,
+    ) -> None:
+        self.options = options
+        self.info = info
+        self.owners = owners
+        self.report = report
+        self.now = services.clock()
+        self.zone = services.settings.zone
+        self.source = _source_name(options.path, info.sheet)
+        self.book = CustomerBook()
+        self.counts = _Counts()
+        # Fingerprint → row number, of the rows stored (or, in a dry run, that would be).
+        self.stored: dict[str, int] = {}
+        with connection.begin():
+            found = connection.execute(select(Customer.id).limit(1)).first()
+        self.database_had_customers = found is not None
+        self.connection = connection
+        self.writer = _Writer(
+            connection, actor_id=options.actor_id, source=self.source, now=self.now
+        )
+
+    def handle(self, chunk: Sequence[ParsedRow]) -> None:
+        """Import a chunk of rows: each in its own savepoint, committed ROWS_PER_COMMIT at a
+        time; outcomes are counted and reported once their rows are committed."""
+        connection = self.connection
+        done: list[tuple[ParsedRow, RowResult]] = []
+        transaction = connection.begin()
+        try:
+            before = self._imported_before(connection, [row.fingerprint for row in chunk])
+            for row in chunk:
+                done.append((row, self._handle_row(connection, row, before)))
+                if len(done) % ROWS_PER_COMMIT == 0:
+                    self._finish(transaction)
+                    transaction = connection.begin()
+            self._finish(transaction)
+        finally:
+            if transaction.is_active:
+                transaction.rollback()
+            self.writer.discard()
+        for row, result in done:
+            self._record(row, result)
+
+    def _finish(self, transaction: RootTransaction) -> None:
+        if self.options.dry_run:
+            transaction.rollback()
+            return
+        try:
+            self.writer.flush()
+        except IntegrityError as error:
+            # Most likely the same rows imported by someone else at this very moment.
+            transaction.rollback()
+            raise ImportFileError(
+                f"the database refused a group of rows ({error.orig}); nothing of them was "
+                "stored — run the import again (rows already imported are skipped)"
+            ) from error
+        transaction.commit()
+
+    def _record(self, row: ParsedRow, result: RowResult) -> None:
+        self.counts.add(result.outcome)
+        if self.report is not None:
+            self.report.write(
+                [
+                    row.number,
+                    result.outcome,
+                    "; ".join(result.changes),
+                    "; ".join(result.reasons),
+                    row.sheet,
+                    *row.cells,
+                ]
+            )
+
+    def _imported_before(
+        self, connection: Connection, fingerprints: Sequence[str]
+    ) -> dict[str, tuple[str, int]]:
+        rows = connection.execute(
+            select(ImportedRow.fingerprint, ImportedRow.source, ImportedRow.row_number).where(
+                ImportedRow.fingerprint.in_(fingerprints)
+            )
+        ).all()
+        return {fingerprint: (source, number) for fingerprint, source, number in rows}
+
+    def _handle_row(
+        self, connection: Connection, row: ParsedRow, before: Mapping[str, tuple[str, int]]
+    ) -> RowResult:
+        if row.fingerprint in self.stored:
+            return RowResult("already imported", (f"same as row {self.stored[row.fingerprint]}",))
+        if row.fingerprint in before:
+            source, number = before[row.fingerprint]
+            return RowResult("already imported", (f"imported before: {source}, row {number}",))
+        if row.values is None:
+            return RowResult("rejected", row.fixes + row.info, row.problems)
+        owner_id, problem = self.owners.resolve(row.values.owner)
+        if owner_id is None:
+            return RowResult("rejected", row.fixes + row.info, (problem or "owner unknown",))
+        try:
+            plan = self._store(connection, row, row.values, owner_id, search_database=False)
+        except IntegrityError:
+            # Someone else stored this customer (or this very row) since we looked: look again.
+            if row.fingerprint in self._imported_before(connection, [row.fingerprint]):
+                return RowResult("already imported", ("imported meanwhile by another run",))
+            try:
+                plan = self._store(connection, row, row.values, owner_id, search_database=True)
+            except IntegrityError as error:
+                reason = f"the database refused the row: {error.orig}"
+                return RowResult("rejected", row.fixes + row.info, (reason,))
+        changes = plan.notes[:1] + row.fixes + row.info + plan.notes[1:]
+        if plan.match is not None:
+            return RowResult("merged", changes)
+        return RowResult("fixed" if row.fixes else "imported", changes)
+
+    def _store(
+        self,
+        connection: Connection,
+        row: ParsedRow,
+        values: RowValues,
+        owner_id: str,
+        *,
+        search_database: bool,
+    ) -> Plan:
+        """Plan and write one row in its own savepoint; only then remember what it did."""
+        # The database is asked only if it may hold customers this run doesn't know yet.
+        ask_database = search_database or self.database_had_customers
+        with ExitStack() as stack:
+            savepoint = stack.enter_context(_Savepoint(connection, active=not self.options.dry_run))
+            # Reads through the row's savepoint; closing the session must not roll it back.
+            session = (
+                stack.enter_context(Session(bind=connection, join_transaction_mode="rollback_only"))
+                if ask_database
+                else None
+            )
+            match = self.book.find(values)
+            if match is None and session is not None:
+                match = _find_in_database(session, self.book, values)
+            customer = match.customer if match else None
+            newest = customer is None or is_newest(customer, values.contacted_at)
+            changes = (
+                _customer_changes(session, self.book, customer, values, newest) if customer else {}
+            )
+            plan = plan_row(
+                row, values, owner_id, match, changes, newest=newest, now=self.now, zone=self.zone
+            )
+            if self.options.dry_run:
+                written = Written(None, None)
+            else:
+                savepoint.begin_if(plan.may_clash)
+                written = self.writer.write(plan)
+        self._remember(plan, written)
+        return plan
+
+    def _remember(self, plan: Plan, written: Written) -> None:
+        values = plan.values
+        customer = plan.match.customer if plan.match else None
+        if customer is None:
+            customer = KnownCustomer(
+                db_id=written.customer_id,
+                first_row=plan.row.number,
+                name=values.customer_name,
+                company=values.company,
+                company_key=normalize_company(values.company),
+                phone_e164=values.phone_e164,
+                email=values.email,
+                owner_id=plan.owner_id,
+                status=values.status,
+                latest_contact=None,
+            )
+            self.book.add(customer)
+        else:
+            self._apply_changes(customer, plan.customer_changes)
+        if plan.newest:
+            customer.latest_contact = values.contacted_at
+            opened = written.followup if plan.state == "open" else None
+            customer.open_followups = [opened] if opened is not None else []
+        self.stored[plan.row.fingerprint] = plan.row.number
+
+    def _apply_changes(self, customer: KnownCustomer, changes: Mapping[str, str]) -> None:
+        customer.name = changes.get("name", customer.name)
+        customer.status = changes.get("status", customer.status)
+        if "company" in changes:
+            customer.company = changes["company"]
+            self.book.move_company(customer, normalize_company(customer.company))
+        customer.phone_e164 = changes.get("phone_e164", customer.phone_e164)
+        customer.email = changes.get("email", customer.email)
+        self.book.index_contacts(customer)
+
+    def summary(self) -> ImportSummary:
+        counts = self.counts
+        return ImportSummary(
+            rows=counts.rows,
+            imported=counts.imported,
+            fixed=counts.fixed,
+            merged=counts.merged,
+            rejected=counts.rejected,
+            skipped_duplicate_rows=counts.already,
+            unmapped_headers=self.info.columns.unmapped_headers,
+            report_path=self.options.report,
+        )
+
+
+def _source_name(path: Path, sheet: str) -> str:
+    name = f"{path.name} [{sheet}]" if sheet else path.name
+    return name[:SOURCE_MAX]
+
+
+def _check_options(options: ImportOptions) -> None:
+    if not options.path.is_file():
+        raise ImportFileError(f"{options.path} doesn't exist")
+    suffix = options.path.suffix.lower()
+    if suffix == ".xls":
+        raise ImportFileError(
+            f"{options.path.name} is an old .xls file — save it as .xlsx (or CSV) and import that"
+        )
+    if suffix not in (".xlsx", ".xlsm", ".csv", ".txt"):
+        raise ImportFileError(f"{options.path.name}: import reads .xlsx and .csv files")
+    if options.date_order not in rules.DATE_ORDERS:
+        raise ImportFileError(f"--date-order must be one of {', '.join(rules.DATE_ORDERS)}")
+    if options.actor_id != DEFAULT_ACTOR and not SLACK_USER_ID.match(options.actor_id):
+        raise ImportFileError(
+            f"--as needs a Slack user id like U012AB3CD, not '{options.actor_id}'"
+        )
+    report = options.report
+    if report is not None and report.suffix.lower() not in (".xlsx", ".csv"):
+        raise ImportFileError("--report must end in .xlsx or .csv")
+
+
+def run_import(services: Services, options: ImportOptions, *, progress: bool) -> ImportSummary:
+    """Import the spreadsheet; see the module docstring for the rules."""
+    _check_options(options)
+    owner_map = load_owner_map(options.owner_map) if options.owner_map else None
+    settings = services.settings
+    read_settings = ReadSettings(
+        path=options.path,
+        sheet=options.sheet,
+        order=options.date_order,
+        zone=settings.zone,
+        default_time=settings.default_remind_hour,
+        now=services.clock(),
+        phone_region=settings.default_phone_region,
+    )
+    parallel = options.path.stat().st_size >= PARALLEL_MIN_BYTES
+    with ExitStack() as stack:
+        stream = (
+            stack.enter_context(_read_in_background(read_settings))
+            if parallel
+            else read_sheet(read_settings)
+        )
+        info = next(stream)
+        if not isinstance(info, SheetInfo):
+            raise RuntimeError("the reader sent rows before the sheet's header")
+        report = _open_report(options.report, info, background=parallel) if options.report else None
+        if report is not None:
+            # Also on a failure or Ctrl-C: the report then lists the rows handled so far.
+            stack.callback(report.close)
+        connection = stack.enter_context(_import_connection(services.db, dry_run=options.dry_run))
+        owners = OwnerDirectory(owner_map, services)
+        run = _ImportRun(services, options, info, owners, report, connection)
+        bar = stack.enter_context(
+            tqdm(
+                total=info.estimated_rows,
+                unit="row",
+                desc=options.path.name,
+                file=sys.stderr,
+                disable=not (progress and sys.stderr.isatty()),
+            )
+        )
+        for chunk in stream:
+            if isinstance(chunk, SheetInfo):
+                raise RuntimeError("the reader sent the sheet's header twice")
+            run.handle(chunk)
+            bar.update(len(chunk))
+    summary = run.summary()
+    _log_import(services.db, options, run, summary)
+    return summary
+
+
+def _log_import(
+    db: Database, options: ImportOptions, run: _ImportRun, summary: ImportSummary
+) -> None:
+    """One change-log line for the whole import — a dry run included, as a record of who
+    previewed what; it is the only thing a dry run writes."""
+    with db.transaction() as session:
+        queries.log_change(
+            session,
+            actor_id=options.actor_id,
+            entity="import",
+            entity_id=None,
+            action="import_dry_run" if options.dry_run else "import",
+            before=None,
+            after={
+                "file": options.path.name,
+                "sheet": run.info.sheet,
+                "rows": summary.rows,
+                "imported": summary.imported,
+                "fixed": summary.fixed,
+                "merged": summary.merged,
+                "rejected": summary.rejected,
+                "skipped_duplicate_rows": summary.skipped_duplicate_rows,
+                "unmapped_headers": list(summary.unmapped_headers),
+                "report": str(summary.report_path) if summary.report_path else None,
+            },
+            at=run.now,
+        )
