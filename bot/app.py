@@ -58,8 +58,14 @@ def make_lookup_client(settings: Settings) -> WebClient:
 
 
 def create_app(
-    settings: Settings, *, db: Database | None = None, clock: Clock = system_clock
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    clock: Clock = system_clock,
+    check_token: bool = True,
 ) -> tuple[App, Services]:
+    """The Bolt app and its services. `check_token=False` skips Bolt's auth.test at start-up,
+    for command-line tools that may not need Slack at all (an import whose owners are ids)."""
     client = make_web_client(settings)
     database = db or Database(settings.database_url)
     users = UserDirectory(
@@ -99,6 +105,7 @@ def create_app(
         # Socket Mode traffic is authenticated by the app token, not request signatures.
         request_verification_enabled=not settings.socket_mode,
         listener_executor=services.listeners,
+        token_verification_enabled=check_token,
         logger=logging.getLogger("slack_bolt"),
     )
 

@@ -212,7 +212,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from bot.importer import ImportFileError, ImportOptions, run_import
 
     migrate.upgrade(settings.database_url)
-    _app, services = create_app(settings)
+    _app, services = create_app(settings, check_token=False)
     options = ImportOptions(
         path=args.file,
         sheet=args.sheet,
