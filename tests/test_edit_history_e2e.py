@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from storage.models import ChangeLog, Customer, FollowUp, TeamMember
 from tests.conftest import COLLEAGUE, REP, REP_NY, Bot
+from tests.slack_requests import block_actions
 from tests.test_followup_e2e import errors_of, good_values
 from tests.test_reminders_e2e import log_followup
 
@@ -38,6 +39,23 @@ def edit_values(view: dict[str, Any], **changes: Any) -> dict[str, Any]:
             values[block_id] = element["initial_user"]
     values.update(changes)
     return values
+
+
+def confirmation_with_edit_button(followup_id: int) -> dict[str, Any]:
+    """A confirmation message as Slack hands it back when its Edit button is pressed."""
+    button = {
+        "type": "button",
+        "action_id": "followup_edit",
+        "text": {"type": "plain_text", "text": "Edit"},
+        "value": str(followup_id),
+    }
+    section = {
+        "type": "section",
+        "block_id": "b",
+        "text": {"type": "mrkdwn", "text": "x"},
+        "accessory": button,
+    }
+    return {"blocks": [section], "ts": "1.2", "channel": "C0SALES01", "text": "x"}
 
 
 def saved(response: Any) -> None:
@@ -131,26 +149,7 @@ def test_someone_elses_followup_cannot_be_edited(bot: Bot) -> None:
     followup_id = log_followup(bot, customer_name="李娜", phone="+86 139 0013 9000", email=None).id
     payload_view = open_edit(bot)
     # COLLEAGUE presses the Edit button on REP's confirmation.
-    from tests.slack_requests import block_actions
-
-    message = {
-        "blocks": [
-            {
-                "type": "section",
-                "block_id": "b",
-                "text": {"type": "mrkdwn", "text": "x"},
-                "accessory": {
-                    "type": "button",
-                    "action_id": "followup_edit",
-                    "text": {"type": "plain_text", "text": "Edit"},
-                    "value": str(followup_id),
-                },
-            }
-        ],
-        "ts": "1.2",
-        "channel": "C0SALES01",
-        "text": "x",
-    }
+    message = confirmation_with_edit_button(followup_id)
     response = bot.requests.interactive(
         block_actions("followup_edit", message=message, user_id=COLLEAGUE)
     )
@@ -248,27 +247,8 @@ def test_editing_an_old_entry_does_not_undo_a_later_status(bot: Bot) -> None:
     log_followup(bot)
     log_followup(bot, status="won", feedback="Signed the 200-seat contract: SSO decided it.")
     with bot.db.reader() as session:
-        first_id = session.scalars(select(FollowUp.id).order_by(FollowUp.id)).first()
-    from tests.slack_requests import block_actions
-
-    message = {
-        "blocks": [
-            {
-                "type": "section",
-                "block_id": "b",
-                "text": {"type": "mrkdwn", "text": "x"},
-                "accessory": {
-                    "type": "button",
-                    "action_id": "followup_edit",
-                    "text": {"type": "plain_text", "text": "Edit"},
-                    "value": str(first_id),
-                },
-            }
-        ],
-        "ts": "1.2",
-        "channel": "C0SALES01",
-        "text": "x",
-    }
+        first_id = session.scalars(select(FollowUp.id).order_by(FollowUp.id).limit(1)).one()
+    message = confirmation_with_edit_button(first_id)
     before = len(bot.slack.calls_to("views.open"))
     bot.requests.interactive(block_actions("followup_edit", message=message, user_id=REP))
     view = bot.slack.wait_for("views.open", count=before + 1)[-1].response["view"]
