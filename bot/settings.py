@@ -14,6 +14,8 @@ import phonenumbers
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Language, parse_language
+
 README_SETUP = "see 'Set up in Slack' in the README"
 
 
@@ -39,6 +41,25 @@ def parse_weekdays(value: str) -> frozenset[int]:
     if not days:
         raise ValueError("must name at least one weekday, e.g. Mon-Fri")
     return frozenset(days)
+
+
+def parse_summary_languages(value: str) -> tuple[Language, dict[str, Language]]:
+    """'zh' or 'C012AB3CD:zh,C045EF6GH:en' → (language for unnamed channels, per-channel ones)."""
+    default: Language = DEFAULT_LANGUAGE
+    per_channel: dict[str, Language] = {}
+    choices = "/".join(LANGUAGES)
+    for part in _split_ids(value):
+        channel, _, code = part.rpartition(":")
+        language = parse_language(code)
+        if language is None:
+            raise ValueError(f"has '{code}', which is not a language ({choices})")
+        if not channel:
+            default = language
+        elif channel[:1] in ("C", "G") and channel.isalnum():
+            per_channel[channel] = language
+        else:
+            raise ValueError(f"has '{part}'; write a language ({choices}) or CHANNEL_ID:{choices}")
+    return default, per_channel
 
 
 def _split_ids(value: str) -> list[str]:
@@ -71,6 +92,8 @@ class Settings(BaseSettings):
     summary_time: time = time(9, 0)
     summary_tz: str | None = None
     summary_days: str = "Mon-Fri"
+    # "zh" for every summary channel, or per channel: "C012AB3CD:zh,C045EF6GH:en" (default en).
+    summary_lang: str = "en"
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -139,6 +162,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"has '{channel_id}', which is not a channel id like C012AB3CD")
         return value
 
+    @field_validator("summary_lang")
+    @classmethod
+    def _summary_languages(cls, value: str) -> str:
+        parse_summary_languages(value)
+        return value
+
     @field_validator("summary_tz")
     @classmethod
     def _summary_zone(cls, value: str | None) -> str | None:
@@ -178,6 +207,10 @@ class Settings(BaseSettings):
     @property
     def summary_channel_ids(self) -> list[str]:
         return _split_ids(self.summary_channels)
+
+    def summary_language(self, channel_id: str) -> Language:
+        default, per_channel = parse_summary_languages(self.summary_lang)
+        return per_channel.get(channel_id, default)
 
     @property
     def summary_zone(self) -> ZoneInfo:

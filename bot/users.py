@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.i18n import DEFAULT_LANGUAGE, Language, Translator, language_of, parse_language, translator
 from storage import queries
 from storage.db import Database
 
@@ -28,6 +29,8 @@ PROFILE_TTL = timedelta(hours=24)
 class UserPrefs:
     zone: ZoneInfo
     locale: str | None
+    # What they read: their `/followup lang` choice, else their Slack locale (zh-* → zh).
+    language: Language = DEFAULT_LANGUAGE
 
 
 def zone_or_default(name: str | None, default: ZoneInfo) -> ZoneInfo:
@@ -60,16 +63,33 @@ class UserDirectory:
             cached = queries.get_slack_user(session, user_id)
             cached_tz = cached.tz if cached else None
             cached_locale = cached.locale if cached else None
+            choice = parse_language(cached.language_choice) if cached else None
             fresh = cached is not None and self._clock() - cached.fetched_at < PROFILE_TTL
-        if fresh:
-            return UserPrefs(zone_or_default(cached_tz, self._default_zone), cached_locale)
-        fetched = self._fetch(user_id)
-        if fetched is None:
-            return UserPrefs(zone_or_default(cached_tz, self._default_zone), cached_locale)
-        return fetched
+        if not fresh:
+            fetched = self._fetch(user_id)
+            if fetched is not None:
+                cached_tz, cached_locale = fetched
+        return UserPrefs(
+            zone_or_default(cached_tz, self._default_zone),
+            cached_locale,
+            choice or language_of(cached_locale),
+        )
 
     def zone(self, user_id: str) -> ZoneInfo:
         return self.prefs(user_id).zone
+
+    def language(self, user_id: str) -> Language:
+        return self.prefs(user_id).language
+
+    def translator(self, user_id: str) -> Translator:
+        return translator(self.prefs(user_id).language)
+
+    def choose_language(self, user_id: str, language: Language | None) -> None:
+        """`/followup lang zh|en` (or None for 'follow my Slack setting again')."""
+        with self._db.transaction() as session:
+            queries.save_language_choice(
+                session, user_id, language, fetched_at=self._clock() - PROFILE_TTL
+            )
 
     def names(self, user_ids: list[str]) -> dict[str, str]:
         """Display names for charts; users never looked up yet are asked once, then cached."""
@@ -101,7 +121,8 @@ class UserDirectory:
             queries.save_dm_channel(session, user_id, channel_id, self._clock())
         return channel_id
 
-    def _fetch(self, user_id: str) -> UserPrefs | None:
+    def _fetch(self, user_id: str) -> tuple[str | None, str | None] | None:
+        """(tz, locale) from users.info, cached; None when Slack can't be asked."""
         try:
             response = self._lookup_client.users_info(user=user_id, include_locale=True)
         except (SlackApiError, SlackClientError, OSError) as error:
@@ -120,4 +141,4 @@ class UserDirectory:
                 fetched_at=self._clock(),
                 name=str(name)[:120] if name else None,
             )
-        return UserPrefs(zone_or_default(tz_name, self._default_zone), locale)
+        return tz_name, locale

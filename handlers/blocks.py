@@ -8,27 +8,42 @@ block_id, which keeps reading the submitted state to one rule.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from bot.i18n import Text, Translator, _
+
 FOLLOWUP_CALLBACK: Final = "followup_modal"
 
-STATUS_LABELS: Final = {
-    "prospect": "Prospect · 潜在客户",
-    "interested": "Interested · 意向客户",
-    "won": "Won · 已成交",
-    "existing": "Existing · 老客户",
-    "lost": "Lost · 已流失",
+# Stored values are fixed English codes; what a person reads is translated.
+STATUS_LABELS: Final[Mapping[str, Text]] = {
+    "prospect": _("Prospect"),
+    "interested": _("Interested"),
+    "won": _("Won"),
+    "existing": _("Existing customer"),
+    "lost": _("Lost"),
 }
-METHOD_LABELS: Final = {
-    "phone": "Phone call · 电话",
-    "wechat": "WeChat · 微信",
-    "email": "Email · 邮件",
-    "visit": "Visit · 拜访",
-    "meeting": "Meeting · 会议",
-    "message": "Message · 短信",
+METHOD_LABELS: Final[Mapping[str, Text]] = {
+    "phone": _("Phone call"),
+    "wechat": _("WeChat"),
+    "email": _("Email"),
+    "visit": _("Visit"),
+    "meeting": _("Meeting"),
+    "message": _("Text message"),
 }
+
+
+def status_label(t: Translator, status: str) -> str:
+    """A status code in the reader's language; an unknown code is shown as stored."""
+    label = STATUS_LABELS.get(status)
+    return t.render(label) if label else status
+
+
+def method_label(t: Translator, method: str) -> str:
+    label = METHOD_LABELS.get(method)
+    return t.render(label) if label else method
 
 
 def plain(text: str) -> dict[str, Any]:
@@ -254,7 +269,15 @@ def _contact_fields(prefill: ModalPrefill, context: ModalContext) -> list[dict[s
             "When was this contact?",
             {"type": "datetimepicker", "initial_date_time": int(contacted.timestamp())},
         ),
-        _input("method", "How", _select("Phone, WeChat, visit…", METHOD_LABELS, prefill.method)),
+        _input(
+            "method",
+            "How",
+            _select(
+                "Phone, WeChat, visit…",
+                {k: str(v) for k, v in METHOD_LABELS.items()},
+                prefill.method,
+            ),
+        ),
         _input(
             "summary",
             "What was discussed",
@@ -317,7 +340,7 @@ def _next_fields(prefill: ModalPrefill, context: ModalContext, refill: int) -> l
         _input(
             "status",
             "Customer status after this contact",
-            _select("Pick one", STATUS_LABELS, prefill.status),
+            _select("Pick one", {k: str(v) for k, v in STATUS_LABELS.items()}, prefill.status),
             refill=refill,
         ),
         _input(

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.followups import find_customer_by_id, find_customer_by_name
 from bot.history import customer_history
 from bot.home import home_data
+from bot.i18n import parse_language, translator
 from bot.lookup import customer_card, find_customers
 from bot.permissions import NotAllowedError
 from bot.services import Services, services_from
@@ -38,6 +39,8 @@ HISTORY_WORDS = frozenset({"history", "log", "历史", "记录"})
 TEAM_WORDS = frozenset({"team", "团队"})
 MERGE_WORDS = frozenset({"merge", "合并"})
 EXPORT_WORDS = frozenset({"export", "导出"})
+LANGUAGE_WORDS = frozenset({"lang", "language", "语言"})
+FOLLOW_SLACK_WORDS = frozenset({"auto", "slack", "default", "自动"})
 
 
 def register(app: App) -> None:
@@ -54,7 +57,9 @@ def handle_followup_command(
     word, rest = [*text.split(maxsplit=1), "", ""][:2]
     services = services_from(context)
     user_id = str(command.get("user_id") or "")
-    if word.lower() in HELP_WORDS:
+    if word.lower() in LANGUAGE_WORDS:
+        ack(**_choose_language(services, user_id, rest.strip()))
+    elif word.lower() in HELP_WORDS:
         ack(**help_message())
     elif word.lower() in FIND_WORDS:
         ack(**_find(services, rest.strip(), user_id))
@@ -94,6 +99,24 @@ def handle_followup_command(
     else:
         ack()
         _open_form(services, client, respond, command, text)
+
+
+def _choose_language(services: Services, user_id: str, wanted: str) -> dict[str, Any]:
+    """`/followup lang zh|en|auto`: answered in the language just chosen, so it shows at once."""
+    if wanted.lower() in FOLLOW_SLACK_WORDS:
+        services.users.choose_language(user_id, None)
+        t = services.users.translator(user_id)
+        return {"text": t.gettext("OK — I'll follow your Slack language setting again.")}
+    language = parse_language(wanted)
+    if language is None:
+        t = services.users.translator(user_id)
+        text = t.gettext(
+            "Choose a language: `/followup lang zh` (中文), `/followup lang en` (English),"
+            " or `/followup lang auto` to follow your Slack setting."
+        )
+        return {"text": text}
+    services.users.choose_language(user_id, language)
+    return {"text": translator(language).gettext("OK — I'll write to you in English.")}
 
 
 def _find(services: Services, query: str, viewer_id: str) -> dict[str, Any]:

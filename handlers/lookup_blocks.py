@@ -29,7 +29,7 @@ def _contact(hit: CustomerHit) -> str:
 def _hit_line(hit: CustomerHit) -> str:
     parts = [
         f"*{escape(hit.name)}* · {escape(hit.company)}",
-        STATUS_LABELS.get(hit.status, hit.status),
+        str(STATUS_LABELS.get(hit.status, hit.status)),
     ]
     parts.append(f"owner <@{hit.owner_id}>")
     contact = _contact(hit)

@@ -246,6 +246,8 @@ class SlackUser(Base):
     dm_channel: Mapped[str | None] = mapped_column(String(32))
     # How the team knows them (real name), for charts, where a <@mention> can't be rendered.
     name: Mapped[str | None] = mapped_column(String(120))
+    # The language picked with `/followup lang`; None follows their Slack locale.
+    language_choice: Mapped[str | None] = mapped_column(String(8))
 
 
 class TeamMember(Base):

@@ -191,6 +191,24 @@ def upsert_slack_user(
         session.execute(lite_insert.on_conflict_do_update(index_elements=["user_id"], set_=changed))
 
 
+def save_language_choice(
+    session: Session, user_id: str, language: str | None, fetched_at: datetime
+) -> None:
+    """Remember (or, with None, forget) the language a user picked; keeps what else is cached.
+
+    `fetched_at` only applies to a user never looked up before, so pass a stale moment: their
+    zone and locale are then fetched the next time they are needed.
+    """
+    values = {"user_id": user_id, "fetched_at": fetched_at, "language_choice": language}
+    changed = {"language_choice": language}
+    if session.get_bind().dialect.name == "postgresql":
+        pg_insert = postgresql_insert(SlackUser).values(**values)
+        session.execute(pg_insert.on_conflict_do_update(index_elements=["user_id"], set_=changed))
+    else:
+        lite_insert = sqlite_insert(SlackUser).values(**values)
+        session.execute(lite_insert.on_conflict_do_update(index_elements=["user_id"], set_=changed))
+
+
 def get_dm_channel(session: Session, user_id: str) -> str | None:
     row = session.get(SlackUser, user_id)
     return row.dm_channel if row else None

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.app import create_app
+from bot.i18n import MISSING
 from bot.server import make_http_server, stop_http_server
 from bot.services import Services
 from bot.settings import Settings
@@ -45,6 +46,16 @@ def _no_real_slack_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("SLACK_", "DATABASE_URL", "DEFAULT_", "PORT")):
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _every_message_translated() -> Iterator[None]:
+    """Whatever a test made the bot say, in English or Chinese, must come from the catalogs:
+    a message id missing from one would reach a user untranslated."""
+    MISSING.drain()
+    yield
+    missing = sorted(MISSING.drain())
+    assert not missing, f"messages missing from the catalogs: {missing}"
 
 
 # --- databases -------------------------------------------------------------------------------
