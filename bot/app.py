@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from slack_bolt import App, BoltContext
+from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -23,6 +24,7 @@ from handlers import register_all
 from handlers.reminder_blocks import ReminderBlocks
 from handlers.summary_blocks import SummaryBlocks
 from storage.db import Database
+from storage.events import first_sighting
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,40 @@ def make_lookup_client(settings: Settings) -> WebClient:
     )
     client.retry_handlers.clear()
     return client
+
+
+class KeptAck(Ack):
+    """An ack() that stays given once given.
+
+    When a listener raises after ack() — its follow-up work failing fast, as every database
+    call does while the database is down — Bolt's thread runner (slack_bolt 1.30) sets
+    ack.response back to None; if the request thread had not read the answer yet, it then
+    waits out Slack's 3 seconds and answers 404 "unhandled request" instead of the 200 the
+    listener sent. Here an answer once set can't be taken back (an error before ack() still
+    sets Bolt's 500)."""
+
+    def __init__(self) -> None:
+        self._answer: BoltResponse | None = None
+
+    @property
+    def response(self) -> BoltResponse | None:
+        return self._answer
+
+    @response.setter
+    def response(self, value: BoltResponse | None) -> None:
+        if value is not None:
+            self._answer = value
+
+
+def is_repeated_event(services: Services, body: dict[str, Any]) -> bool:
+    """An Events API envelope whose event_id was seen before (Slack's retry, a Socket Mode
+    redelivery). Recorded before handling: a handler that fails is not retried, which suits
+    events here (a Home redraw, a profile refresh) better than handling one twice."""
+    event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+    if not isinstance(event_id, str) or not event_id or len(event_id) > 64:
+        return False
+    with services.db.transaction() as session:
+        return not first_sighting(session, event_id, services.clock())
 
 
 def create_app(
@@ -110,9 +146,24 @@ def create_app(
     )
 
     @app.middleware
+    def keep_the_ack(context: BoltContext, next: Callable[[], None]) -> None:
+        context["ack"] = KeptAck()
+        next()
+
+    @app.middleware
     def provide_services(context: BoltContext, next: Callable[[], None]) -> None:
         context[SERVICES_KEY] = services
         next()
+
+    @app.middleware
+    def handle_each_event_once(
+        body: dict[str, Any], next: Callable[[], None]
+    ) -> BoltResponse | None:
+        if is_repeated_event(services, body):
+            logger.info("event %s was delivered before; not handled again", body.get("event_id"))
+            return BoltResponse(status=200, body="")
+        next()
+        return None
 
     register_all(app)
     return app, services

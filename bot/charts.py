@@ -7,12 +7,16 @@ of the last weeks.
 Rendering uses matplotlib's object API (``Figure`` + ``FigureCanvasAgg``) and never pyplot:
 pyplot keeps global state, and the bot renders from worker threads.
 
+Every word the chart draws itself (panel titles, status labels, legend, notes) is in the
+language of the `Translator` it is given — the channel's; the caller passes the title and week
+labels already in that language (see `chart_language`).
+
 Chinese text needs a font with CJK glyphs; DejaVu Sans (matplotlib's default) has none. The
 first chart looks for an installed CJK font (Noto Sans CJK, Source Han Sans, WenQuanYi, Droid
 Sans Fallback, …) and, when there is one, uses it as a fallback after DejaVu Sans. Without one,
-every text is reduced to what the fonts can draw (status labels lose their Chinese half, an
-owner name with nothing drawable left becomes "Owner N"), so matplotlib never has to draw a
-missing glyph: no empty boxes and no "Glyph missing" warnings.
+a Chinese chart is drawn in English instead, and every text is reduced to what the fonts can
+draw (an owner name with nothing drawable left becomes "Owner N"), so matplotlib never has to
+draw a missing glyph: no empty boxes and no "Glyph missing" warnings.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
+from functools import cache
 from pathlib import Path
 
 from matplotlib import colormaps, font_manager
@@ -31,19 +37,23 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.font_manager import FontProperties
 from matplotlib.ft2font import FT2Font
 
-__all__ = ["STATUS_ORDER", "weekly_chart_png"]
+from bot.i18n import DEFAULT_LANGUAGE, Language, Text, Translator, _, translator
+
+__all__ = ["STATUS_ORDER", "chart_language", "weekly_chart_png"]
 
 # --------------------------------------------------------------------------------------------
 # what is drawn
 # --------------------------------------------------------------------------------------------
 
 STATUS_ORDER: tuple[str, ...] = ("prospect", "interested", "won", "existing", "lost")
-_STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "prospect": ("Prospect", "潜在"),
-    "interested": ("Interested", "意向"),
-    "won": ("Won", "成交"),
-    "existing": ("Existing", "老客户"),
-    "lost": ("Lost", "流失"),
+# The same messages as the status labels everywhere else in the app (handlers/blocks.py), so a
+# status reads the same in the chart as in the summary above it.
+_STATUS_LABELS: dict[str, Text] = {
+    "prospect": _("Prospect"),
+    "interested": _("Interested"),
+    "won": _("Won"),
+    "existing": _("Existing customer"),
+    "lost": _("Lost"),
 }
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies, and each bar carries
 # its count in text too, so nothing depends on colour alone.
@@ -104,8 +114,17 @@ _CJK_FILE_HINTS: tuple[str, ...] = (
     "droidsansfallback",
     "uming",
 )
-# A CJK font is used only if it can draw all of these (the Chinese status labels).
-_CJK_PROBE = "".join(zh for _, zh in _STATUS_LABELS.values())
+
+
+@cache
+def _cjk_probe() -> str:
+    """What a CJK font must be able to draw to be used: the chart's own words in Chinese (the
+    status labels, panel titles, legend, a date)."""
+    zh = translator("zh")
+    texts = [zh.render(label) for label in _STATUS_LABELS.values()]
+    texts += _fixed_texts(zh, weeks=4, total=0)
+    texts.append(zh.calendar_day(date(2026, 11, 30)))
+    return "".join(sorted(set("".join(texts)) - set(" 0123456789")))
 
 
 @dataclass(frozen=True)
@@ -120,7 +139,11 @@ class _Fonts:
 
     @property
     def has_cjk(self) -> bool:
-        return self.can_draw(_CJK_PROBE)
+        return self.can_draw(_cjk_probe())
+
+    def can_write(self, language: Language) -> bool:
+        """Whether a chart in ``language`` can be drawn with these fonts."""
+        return language == "en" or self.has_cjk
 
     def can_draw(self, text: str) -> bool:
         return all(ord(ch) in self.covered for ch in text)
@@ -194,7 +217,7 @@ def _discover_fonts(extra_files: Iterable[str] = ()) -> _Fonts:
             covered = _charmap(path)
         except (OSError, RuntimeError):  # an unreadable or broken font file: try the next
             continue
-        if all(ord(ch) in covered for ch in _CJK_PROBE):
+        if all(ord(ch) in covered for ch in _cjk_probe()):
             return _Fonts(
                 families=(*base.families, family),
                 covered=base.covered | covered,
@@ -264,19 +287,52 @@ def _truncate(text: str, limit: int = _MAX_LABEL_WIDTH) -> str:
     return out.rstrip() + "…"
 
 
-def _status_label(status: str, fonts: _Fonts) -> str:
-    english, chinese = _STATUS_LABELS[status]
-    return f"{english} · {chinese}" if fonts.has_cjk else english
+def _status_label(status: str, t: Translator) -> str:
+    return t.render(_STATUS_LABELS[status])
 
 
-def _owner_label(name: str, row: int, fonts: _Fonts) -> tuple[str, bool]:
+def _owner_label(
+    name: str, row: int, fonts: _Fonts, t: Translator | None = None
+) -> tuple[str, bool]:
     """(label, whether it is a stand-in). A name keeps whatever part the fonts can draw if
     that part has a letter in it ("王磊 (Leo)" -> "Leo"); otherwise it becomes "Owner <row>",
     as there is no honest Latin spelling of 王磊 without transliteration."""
     kept = _drawable(name, fonts)
     if any(ch.isalpha() for ch in kept):
         return _truncate(kept), False
-    return f"Owner {row}", True
+    return (t or translator(DEFAULT_LANGUAGE)).gettext("Owner {row}", row=row), True
+
+
+def _fixed_texts(t: Translator, *, weeks: int, total: int) -> list[str]:
+    """The words every chart may draw, whatever the data (also the CJK font probe)."""
+    return [
+        _customers_title(t, total),
+        _followups_title(t, weeks),
+        _legend_title(t),
+        t.gettext("No customers yet"),
+        t.gettext("No follow-ups logged yet"),
+        t.gettext("No data yet"),
+        t.gettext("Pipeline"),
+        _stand_in_note(t),
+    ]
+
+
+def _customers_title(t: Translator, total: int) -> str:
+    return t.gettext("Customers by status · {total} in all", total=total)
+
+
+def _followups_title(t: Translator, weeks: int) -> str:
+    return t.ngettext(
+        "Follow-ups logged · last {count} week", "Follow-ups logged · last {count} weeks", weeks
+    )
+
+
+def _legend_title(t: Translator) -> str:
+    return t.gettext("Week of (oldest → latest)")
+
+
+def _stand_in_note(t: Translator) -> str:
+    return t.gettext("Names this server has no font for are shown as 'Owner N' (N = row).")
 
 
 # --------------------------------------------------------------------------------------------
@@ -315,7 +371,9 @@ def _validate(
             raise ValueError(f"{owner!r} has a negative weekly count")
 
 
-def _owner_rows(logged_per_owner: Mapping[str, Sequence[int]]) -> list[_OwnerRow]:
+def _owner_rows(
+    logged_per_owner: Mapping[str, Sequence[int]], t: Translator | None = None
+) -> list[_OwnerRow]:
     """Owners by total, most first (ties by name, so the order is stable); past
     ``_MAX_OWNER_ROWS`` the rest are folded into one "Others (N)" row, drawn last."""
     rows = sorted(
@@ -326,7 +384,8 @@ def _owner_rows(logged_per_owner: Mapping[str, Sequence[int]]) -> list[_OwnerRow
         return rows
     shown, folded = rows[: _MAX_OWNER_ROWS - 1], rows[_MAX_OWNER_ROWS - 1 :]
     summed = tuple(sum(week) for week in zip(*(row.weekly for row in folded), strict=True))
-    return [*shown, _OwnerRow(f"Others ({len(folded)})", summed)]
+    others = (t or translator(DEFAULT_LANGUAGE)).gettext("Others ({count})", count=len(folded))
+    return [*shown, _OwnerRow(others, summed)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -361,7 +420,7 @@ def _bare(ax: Axes) -> None:
     ax.tick_params(axis="y", length=0, pad=8)
 
 
-def _placeholder(ax: Axes, text: str) -> None:
+def _placeholder(ax: Axes, text: str, fonts: _Fonts) -> None:
     ax.set_axis_off()
     ax.text(
         0.5,
@@ -371,6 +430,7 @@ def _placeholder(ax: Axes, text: str) -> None:
         ha="center",
         va="center",
         fontsize=_PANEL_TITLE_PT,
+        fontfamily=fonts.family(text),
         color=_MUTED,
     )
 
@@ -386,20 +446,20 @@ def _y_labels(ax: Axes, labels: list[str], fonts: _Fonts) -> None:
     ax.invert_yaxis()  # first row on top
 
 
-def _draw_statuses(panel: SubFigure, counts: list[int], fonts: _Fonts) -> None:
+def _draw_statuses(panel: SubFigure, counts: list[int], fonts: _Fonts, t: Translator) -> None:
     total = sum(counts)
-    _title(panel, f"Customers by status · {total} in all", fonts, size=_PANEL_TITLE_PT, left=True)
+    _title(panel, _customers_title(t, total), fonts, size=_PANEL_TITLE_PT, left=True)
     ax = panel.add_subplot()
     if total == 0:
-        _placeholder(ax, "No customers yet")
+        _placeholder(ax, t.gettext("No customers yet"), fonts)
         return
     bars = ax.barh(
         range(len(counts)), counts, height=0.7, color=[_STATUS_COLORS[s] for s in STATUS_ORDER]
     )
-    _y_labels(ax, [_status_label(s, fonts) for s in STATUS_ORDER], fonts)
+    _y_labels(ax, [_status_label(s, t) for s in STATUS_ORDER], fonts)
     ax.bar_label(
         bars,
-        labels=[str(c) for c in counts],
+        labels=[t.number(c) for c in counts],
         padding=6,
         fontsize=_VALUE_PT,
         fontweight="bold",
@@ -429,21 +489,17 @@ def _fits(value: int, widest: int) -> bool:
     return value > 0 and value / widest >= 0.02 + 0.03 * len(str(value))
 
 
-def _draw_owners(panel: SubFigure, rows: list[_OwnerRow], weeks: list[str], fonts: _Fonts) -> bool:
+def _draw_owners(
+    panel: SubFigure, rows: list[_OwnerRow], weeks: list[str], fonts: _Fonts, t: Translator
+) -> bool:
     """Stacked bars, one row per owner, one segment per week (numbers inside where they fit,
     the total after the bar); returns whether some owner is shown as "Owner N"."""
-    _title(
-        panel,
-        f"Follow-ups logged · last {len(weeks)} weeks",
-        fonts,
-        size=_PANEL_TITLE_PT,
-        left=True,
-    )
+    _title(panel, _followups_title(t, len(weeks)), fonts, size=_PANEL_TITLE_PT, left=True)
     ax = panel.add_subplot()
     if not rows:
-        _placeholder(ax, "No follow-ups logged yet")
+        _placeholder(ax, t.gettext("No follow-ups logged yet"), fonts)
         return False
-    labels = [_owner_label(row.name, i + 1, fonts) for i, row in enumerate(rows)]
+    labels = [_owner_label(row.name, i + 1, fonts, t) for i, row in enumerate(rows)]
     positions = range(len(rows))
     widest = max(max(row.total for row in rows), 1)
     left = [0] * len(rows)
@@ -461,7 +517,7 @@ def _draw_owners(panel: SubFigure, rows: list[_OwnerRow], weeks: list[str], font
         )
         ax.bar_label(
             segments,
-            labels=[str(v) if _fits(v, widest) else "" for v in values],
+            labels=[t.number(v) if _fits(v, widest) else "" for v in values],
             label_type="center",
             fontsize=_SEGMENT_PT,
             color=_text_on(color),
@@ -471,7 +527,7 @@ def _draw_owners(panel: SubFigure, rows: list[_OwnerRow], weeks: list[str], font
         ax.text(
             row.total + widest * 0.015,
             y,
-            str(row.total),
+            t.number(row.total),
             va="center",
             fontsize=_VALUE_PT,
             fontweight="bold",
@@ -480,7 +536,7 @@ def _draw_owners(panel: SubFigure, rows: list[_OwnerRow], weeks: list[str], font
     _y_labels(ax, [text for text, _ in labels], fonts)
     ax.set_xlim(0, widest * 1.15)
     _bare(ax)
-    legend_title = "Week of (oldest → latest)"
+    legend_title = _legend_title(t)
     ax.legend(
         loc="upper left",
         bbox_to_anchor=(0.0, -0.01),
@@ -489,9 +545,9 @@ def _draw_owners(panel: SubFigure, rows: list[_OwnerRow], weeks: list[str], font
         handlelength=1.1,
         columnspacing=1.2,
         title=legend_title,
-        title_fontsize=_SEGMENT_PT,
+        title_fontproperties=FontProperties(family=fonts.family(legend_title), size=_SEGMENT_PT),
         alignment="left",
-        prop=FontProperties(family=fonts.family(legend_title, *weeks), size=_SEGMENT_PT),
+        prop=FontProperties(family=fonts.family(*weeks), size=_SEGMENT_PT),
     )
     return any(stand_in for _, stand_in in labels)
 
@@ -508,56 +564,89 @@ def _png(fig: Figure) -> bytes:
 _render_lock = threading.Lock()
 
 
+def chart_language(language: Language) -> Language:
+    """The language a chart for ``language`` is drawn in: that one when the fonts here can
+    write it, else English (a Chinese chart on a server without a CJK font)."""
+    with _render_lock:
+        return language if _fonts().can_write(language) else DEFAULT_LANGUAGE
+
+
 def weekly_chart_png(
     *,
     status_counts: Mapping[str, int],
     logged_per_owner: Mapping[str, Sequence[int]],
     week_labels: Sequence[str],
     title: str,
+    t: Translator | None = None,
 ) -> bytes:
     """The Monday pipeline chart as PNG bytes (1200 x 1500 px; 1200 x 600 when there is no
     data at all).
 
     ``status_counts``: customers per status (prospect, interested, won, existing, lost; a
     missing status counts 0). ``logged_per_owner``: owner display name -> follow-ups logged in
-    each week, oldest first, one number per ``week_labels`` entry. ValueError for an unknown
-    status, a negative count, or a week count that does not match ``week_labels``.
+    each week, oldest first, one number per ``week_labels`` entry. ``t``: the language of the
+    chart's own words (English by default; English too when the fonts can't write it — pass a
+    title and week labels in ``chart_language(...)``). ValueError for an unknown status, a
+    negative count, or a week count that does not match ``week_labels``.
     """
     _validate(status_counts, logged_per_owner, week_labels)
-    counts = [int(status_counts.get(status, 0)) for status in STATUS_ORDER]
-    rows = _owner_rows(logged_per_owner)
     with _render_lock:
-        fonts = _fonts()
-        shown_title = _truncate(_drawable(title, fonts), _MAX_TITLE_WIDTH) or "Pipeline"
-        if sum(counts) == 0 and not rows:
-            return _no_data_png(shown_title, fonts)
-        weeks = [_drawable(w, fonts) or f"Week {i + 1}" for i, w in enumerate(week_labels)]
-        return _render(shown_title, counts, rows, weeks, fonts)
+        return _png(_chart_figure(status_counts, logged_per_owner, week_labels, title, t))
 
 
-def _no_data_png(title: str, fonts: _Fonts) -> bytes:
+def _chart_figure(
+    status_counts: Mapping[str, int],
+    logged_per_owner: Mapping[str, Sequence[int]],
+    week_labels: Sequence[str],
+    title: str,
+    t: Translator | None,
+) -> Figure:
+    """The chart, drawn but not saved; the caller holds ``_render_lock``."""
+    counts = [int(status_counts.get(status, 0)) for status in STATUS_ORDER]
+    fonts = _fonts()
+    if t is None or not fonts.can_write(t.language):
+        t = translator(DEFAULT_LANGUAGE)
+    rows = _owner_rows(logged_per_owner, t)
+    shown_title = _truncate(_drawable(title, fonts), _MAX_TITLE_WIDTH) or t.gettext("Pipeline")
+    if sum(counts) == 0 and not rows:
+        return _no_data_figure(shown_title, fonts, t)
+    weeks = [
+        _drawable(w, fonts) or t.gettext("Week {number}", number=i + 1)
+        for i, w in enumerate(week_labels)
+    ]
+    return _figure(shown_title, counts, rows, weeks, fonts, t)
+
+
+def _no_data_figure(title: str, fonts: _Fonts, t: Translator) -> Figure:
     fig = _new_figure(_EMPTY_SIZE_IN)
     _title(fig, title, fonts, size=_TITLE_PT, left=False)
-    _placeholder(fig.add_subplot(), "No data yet")
-    return _png(fig)
+    _placeholder(fig.add_subplot(), t.gettext("No data yet"), fonts)
+    return fig
 
 
-def _render(
-    title: str, counts: list[int], rows: list[_OwnerRow], weeks: list[str], fonts: _Fonts
-) -> bytes:
+def _figure(
+    title: str,
+    counts: list[int],
+    rows: list[_OwnerRow],
+    weeks: list[str],
+    fonts: _Fonts,
+    t: Translator,
+) -> Figure:
     fig = _new_figure(_SIZE_IN)
     _title(fig, title, fonts, size=_TITLE_PT, left=False)
     # Panel heights follow their row counts, so bars are about equally thick in both.
     grid = fig.add_gridspec(2, 1, height_ratios=[len(STATUS_ORDER) + 1.2, max(len(rows), 3) + 2.8])
     top, bottom = fig.add_subfigure(grid[0]), fig.add_subfigure(grid[1])
-    _draw_statuses(top, counts, fonts)
-    if _draw_owners(bottom, rows, weeks, fonts):
+    _draw_statuses(top, counts, fonts, t)
+    if _draw_owners(bottom, rows, weeks, fonts, t):
         # A figure-level x label, so the constrained layout makes room for it below the legend.
+        note = _stand_in_note(t)
         fig.supxlabel(
-            "Names this server has no font for are shown as 'Owner N' (N = row).",
+            note,
             x=0.02,
             ha="left",
             fontsize=_NOTE_PT,
+            fontfamily=fonts.family(note),
             color=_MUTED,
         )
-    return _png(fig)
+    return fig

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import Settings, SettingsError, load_settings
 from storage import migrate
+from storage.db import Database
 from storage.models import STATUSES
 
 logger = logging.getLogger("followup_bot")
@@ -105,6 +106,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("source", type=Path, help="a file made by `followup-bot backup`")
     restore.add_argument("--yes", action="store_true", help="don't ask (for scripts)")
+    erase = commands.add_parser(
+        "erase", help="erase a customer's personal data on their request (asks first)"
+    )
+    erase.add_argument("--customer", type=int, required=True, help="the customer's id (#12 → 12)")
+    erase.add_argument("--yes", action="store_true", help="don't ask (for scripts)")
+    commands.add_parser(
+        "purge",
+        help="delete follow-ups closed more than RETENTION_DAYS ago, now (serve does hourly)",
+    )
     return parser
 
 
@@ -312,6 +322,57 @@ def cmd_restore(settings: Settings, *, source: Path, yes: bool) -> int:
     return 0
 
 
+def cmd_erase(settings: Settings, *, customer_id: int, yes: bool) -> int:
+    from bot.erasure import COMMAND_LINE_ACTOR, erase_customer, preview_erasure
+
+    migrate.upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    target = preview_erasure(db, settings, customer_id=customer_id, actor_id=COMMAND_LINE_ACTOR)
+    if target is None:
+        print(f"followup-bot: there is no customer #{customer_id}", file=sys.stderr)
+        return EXIT_RUNTIME
+    if target.already_erased:
+        print(f"Customer #{customer_id} was erased before; nothing to do.")
+        return 0
+    question = (
+        f"Erase customer #{target.id} {target.name} ({target.company}) and the text of"
+        f" {target.followups} follow-up(s)? This can't be undone. Type yes"
+    )
+    if not yes and not _confirmed(question):
+        print("Cancelled — nothing was changed.")
+        return EXIT_RUNTIME
+    report = erase_customer(
+        db, settings, customer_id=customer_id, actor_id=COMMAND_LINE_ACTOR, now=datetime.now(UTC)
+    )
+    if report is None:
+        print(f"followup-bot: customer #{customer_id} disappeared meanwhile", file=sys.stderr)
+        return EXIT_RUNTIME
+    print(
+        f"Erased customer #{report.customer_id}: {report.followups} follow-up(s) and"
+        f" {report.log_entries} change-log entries no longer hold personal data."
+    )
+    return 0
+
+
+def cmd_purge(settings: Settings) -> int:
+    from bot.erasure import purge_expired
+
+    if settings.retention_days is None:
+        print("RETENTION_DAYS is not set: every follow-up is kept.")
+        return 0
+    migrate.upgrade(settings.database_url)
+    purged = purge_expired(Database(settings.database_url), settings, datetime.now(UTC))
+    print(f"Deleted {purged} follow-up(s) closed more than {settings.retention_days} days ago.")
+    return 0
+
+
+def _confirmed(question: str) -> bool:
+    try:
+        return input(f"{question}: ").strip().lower() == "yes"
+    except EOFError:
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -342,6 +403,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_backup(settings, target=args.target)
         if args.command == "restore":
             return cmd_restore(settings, source=args.source, yes=args.yes)
+        if args.command == "erase":
+            return cmd_erase(settings, customer_id=args.customer, yes=args.yes)
+        if args.command == "purge":
+            return cmd_purge(settings)
         return cmd_serve(settings, with_scheduler=not args.no_scheduler)
     except SQLAlchemyError as error:
         print(f"followup-bot: database error: {error.__class__.__name__}: {error}", file=sys.stderr)

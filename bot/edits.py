@@ -8,16 +8,17 @@ overwritten.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bot.followups import FormError, ValidFollowup, check_phone_free
+from bot.i18n import Text, _, _n
 from bot.matching import normalize_company, normalize_person
 from bot.permissions import NotAllowedError, may_act_on
 from bot.settings import Settings
@@ -28,6 +29,41 @@ from storage.models import ChangeLog, Customer, FollowUp
 CONFLICT_BLOCK = "customer_name"
 # How the edit form shows the next contact: unambiguous, and read back by the same parser.
 NEXT_AT_FORMAT = "%Y-%m-%d %H:%M"
+
+# What a person calls each stored field, wherever a change is reported (a conflict, the history,
+# "saved your changes"). Bookkeeping fields (state, merge markers) have no label and aren't shown.
+FIELD_LABELS: Final[Mapping[str, Text]] = {
+    "name": _("name"),
+    "company": _("company"),
+    "phone_e164": _("phone"),
+    "email": _("email"),
+    "owner_id": _("owner"),
+    "status": _("status"),
+    "status_after": _("status"),
+    "contacted_at": _("contact time"),
+    "method": _("method"),
+    "summary": _("summary"),
+    "feedback": _("feedback"),
+    "next_at": _("next contact"),
+    "next_action": _("next step"),
+    "notes": _("notes"),
+}
+
+
+def field_label(field: str) -> Text | str:
+    """A stored field's name for people; an unknown one as stored (never hidden)."""
+    return FIELD_LABELS.get(field, field)
+
+
+def field_list(fields: Sequence[str]) -> Text | str:
+    """ "summary, feedback and notes" as one message, each name and separator translated."""
+    # Text isn't hashable (its params are a dict): "status" and "status_after" read the same.
+    by_name = {str(field_label(f)): field_label(f) for f in fields}
+    labels = list(by_name.values()) or ["—"]
+    listed: Text | str = labels[0]
+    for label in labels[1:]:
+        listed = _("{earlier}, {later}", earlier=listed, later=label)
+    return listed
 
 
 @dataclass(frozen=True)
@@ -57,14 +93,14 @@ def may_change_customer(
 
 
 def _check_edit_rules(followup: FollowUp, entry: ValidFollowup) -> None:
-    problems = {}
+    problems: dict[str, Text] = {}
     if entry.owner_id != followup.owner_id:
-        problems["owner"] = (
+        problems["owner"] = _(
             "To hand this follow-up to someone else, use Reassign on its reminder or in your "
             "Home tab — it tells the new owner."
         )
     if entry.status == "lost" and followup.status_after != "lost":
-        problems["status"] = (
+        problems["status"] = _(
             "To mark the customer lost, log a new follow-up: it closes their open follow-ups "
             "once you confirm."
         )
@@ -120,7 +156,7 @@ def save_edit(
     with db.transaction() as session:
         followup = queries.get_followup(session, followup_id)
         if followup is None:
-            raise FormError({CONFLICT_BLOCK: "This follow-up no longer exists."})
+            raise FormError({CONFLICT_BLOCK: _("This follow-up no longer exists.")})
         if not may_edit(session, settings, actor_id, followup):
             raise NotAllowedError(followup.owner_id)
         _check_edit_rules(followup, entry)
@@ -139,22 +175,60 @@ def _diff(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in wanted.items() if current.get(key) != value}
 
 
-def _conflict(session: Session, entity: str, entity_id: int, since_version: int) -> FormError:
+def _ago(at: datetime, now: datetime) -> Text:
+    """How long ago a change was made, in words any reader's language has (no zone needed)."""
+    elapsed = max(now - at, timedelta(0))
+    minutes = int(elapsed.total_seconds() // 60)
+    if minutes < 1:
+        return _("just now")
+    if minutes < 60:
+        return _n("{count} minute ago", "{count} minutes ago", minutes)
+    if minutes < 48 * 60:
+        return _n("{count} hour ago", "{count} hours ago", minutes // 60)
+    return _n("{count} day ago", "{count} days ago", minutes // (24 * 60))
+
+
+def _conflict(
+    session: Session, entity: str, entity_id: int, since_version: int, now: datetime
+) -> FormError:
     latest: ChangeLog | None = queries.latest_change(session, entity, entity_id)
-    who, when, what = "someone", "", ""
-    if latest is not None:
-        who = queries.user_names(session, [latest.actor_id]).get(latest.actor_id, latest.actor_id)
-        when = f" at {latest.at:%d %b %H:%M} UTC"
-        what = f" ({', '.join(sorted((latest.after or {}).keys()))})" if latest.after else ""
-    return FormError(
-        {
-            CONFLICT_BLOCK: (
-                f"{who} changed this {entity}{what}{when} after you opened the form "
-                f"(version {since_version}). Nothing was saved — close the form and press "
-                "Edit again to see their change."
+    if latest is None:
+        message = (
+            _(
+                "Someone changed this follow-up after you opened the form (version {version}). "
+                "Nothing was saved — close the form and press Edit again to see their change.",
+                version=str(since_version),
             )
-        }
+            if entity == "followup"
+            else _(
+                "Someone changed this customer after you opened the form (version {version}). "
+                "Nothing was saved — close the form and press Edit again to see their change.",
+                version=str(since_version),
+            )
+        )
+        return FormError({CONFLICT_BLOCK: message})
+    params: dict[str, object] = {
+        "who": queries.user_names(session, [latest.actor_id]).get(latest.actor_id, latest.actor_id),
+        "fields": field_list(sorted((latest.after or {}).keys())),
+        "ago": _ago(latest.at, now),
+        "version": str(since_version),
+    }
+    message = (
+        _(
+            "{who} changed this follow-up ({fields}) {ago}, after you opened the form "
+            "(version {version}). Nothing was saved — close the form and press Edit again to "
+            "see their change.",
+            **params,
+        )
+        if entity == "followup"
+        else _(
+            "{who} changed this customer ({fields}) {ago}, after you opened the form "
+            "(version {version}). Nothing was saved — close the form and press Edit again to "
+            "see their change.",
+            **params,
+        )
     )
+    return FormError({CONFLICT_BLOCK: message})
 
 
 def _conditional_update(
@@ -196,13 +270,13 @@ def _save_followup(
     before = {key: getattr(followup, key) for key in wanted}
     changes = _diff(before, wanted)
     if followup.version != version:
-        raise _conflict(session, "followup", followup.id, version)
+        raise _conflict(session, "followup", followup.id, version, now)
     if not changes:
         return []
     if "next_at" in changes and followup.state == "open":
         changes.update(remind_at=changes["next_at"], escalated=False)
     if not _conditional_update(session, FollowUp, followup.id, version, changes):
-        raise _conflict(session, "followup", followup.id, version)
+        raise _conflict(session, "followup", followup.id, version, now)
     session.refresh(followup)
     _log_edit(session, "followup", followup.id, before, changes, actor_id, now)
     return [key for key in changes if key not in ("remind_at", "escalated")]
@@ -231,21 +305,21 @@ def _save_customer(
     before = {key: getattr(customer, key) for key in wanted}
     changes = _diff(before, wanted)
     if customer.version != version:
-        raise _conflict(session, "customer", customer.id, version)
+        raise _conflict(session, "customer", customer.id, version, now)
     if not changes:
         return []
     check_phone_free(session, changes.get("phone_e164"), customer)
     if changes.get("email") and queries.email_taken_by_other(
         session, changes["email"], customer.id
     ):
-        raise FormError({"email": "This email already belongs to another customer."})
+        raise FormError({"email": _("This email already belongs to another customer.")})
     changes.update(
         name_key=normalize_person(wanted["name"]),
         company_key=normalize_company(wanted["company"]),
         updated_at=now,
     )
     if not _conditional_update(session, Customer, customer.id, version, changes):
-        raise _conflict(session, "customer", customer.id, version)
+        raise _conflict(session, "customer", customer.id, version, now)
     session.refresh(customer)
     visible = {k: v for k, v in changes.items() if k in wanted}
     _log_edit(session, "customer", customer.id, before, visible, actor_id, now)

@@ -2,11 +2,13 @@
 
 Everything here runs on the server, whatever the Slack client allowed: a required field can arrive
 empty, a select can carry a value it never offered. Errors are keyed by the modal's block_ids, so
-the handler can hand them straight back to Slack under the right field.
+the handler can hand them straight back to Slack under the right field, in the words of whoever
+submitted the form (errors are deferred `Text`, rendered by the handler).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.dates import ParsedWhen, parse_when
+from bot.i18n import Message, Text, Translator, _, _n
 from bot.matching import (
     likely_same_customer,
     normalize_company,
@@ -29,9 +32,11 @@ from bot.validation import (
     FieldError,
     check_specific_note,
     clean_text,
+    limit_length,
     normalize_email,
     normalize_phone,
     require_text,
+    shorten,
 )
 from storage import queries
 from storage.db import Database
@@ -44,15 +49,21 @@ NEXT_ACTION_MAX = 500
 # A contact logged a few minutes "in the future" is clock skew between phone and server, not a typo.
 CONTACT_CLOCK_SKEW = timedelta(minutes=10)
 NEXT_AT_HORIZON = timedelta(days=366)
-DATE_EXAMPLES = "try 'next Tue 3pm', 'in 2 weeks', '下周三下午3点' or 2026-12-01"
 
 
 class FormError(Exception):
-    """Problems with a submission, keyed by block_id, each in words the rep can act on."""
+    """Problems with a submission, keyed by block_id, each in words the rep can act on.
 
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(errors)
-        self.errors = errors
+    Messages are `Text` (or plain strings from callers not yet translated); `rendered(t)` gives
+    what Slack's `response_action: errors` takes, in the submitter's language.
+    """
+
+    def __init__(self, errors: Mapping[str, Message]) -> None:
+        super().__init__({block_id: str(message) for block_id, message in errors.items()})
+        self.errors: dict[str, Message] = dict(errors)
+
+    def rendered(self, t: Translator) -> dict[str, str]:
+        return {block_id: t.render(message) for block_id, message in self.errors.items()}
 
 
 @dataclass(frozen=True)
@@ -116,13 +127,13 @@ class _Collector:
     """Runs each field rule, keeping the first problem per field so every error shows at once."""
 
     def __init__(self) -> None:
-        self.errors: dict[str, str] = {}
+        self.errors: dict[str, Message] = {}
 
     def field(self, block_id: str, rule: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return rule(*args, **kwargs)
         except FieldError as error:
-            self.errors.setdefault(block_id, str(error))
+            self.errors.setdefault(block_id, error.message)
             return None
 
 
@@ -133,21 +144,31 @@ def validate_followup(form: FollowupForm, context: FormContext) -> ValidFollowup
         "customer_name",
         require_text,
         form.customer_name,
-        label="the customer's name",
+        missing=_("Please fill in the customer's name."),
         max_length=NAME_MAX,
     )
     company = check.field(
-        "company", require_text, form.company, label="the company", max_length=COMPANY_MAX
+        "company",
+        require_text,
+        form.company,
+        missing=_("Please fill in the company."),
+        max_length=COMPANY_MAX,
     )
     phone, email = _contact(check, form, context)
     contacted_at = check.field("contacted_at", _contacted_at, form.contacted_at, context.now)
     method = check.field(
-        "method", _one_of, form.method, METHODS, "Pick how you contacted the customer."
+        "method", _one_of, form.method, METHODS, _("Pick how you contacted the customer.")
     )
     status = check.field(
-        "status", _one_of, form.status, STATUSES, "Pick the customer's status after this contact."
+        "status",
+        _one_of,
+        form.status,
+        STATUSES,
+        _("Pick the customer's status after this contact."),
     )
-    summary = check.field("summary", _note, form.summary, "summary", "what was discussed")
+    summary = check.field(
+        "summary", _note, form.summary, "summary", _("Please fill in what was discussed.")
+    )
     feedback = check.field("feedback", _feedback, form.feedback, status)
     owner = check.field("owner", _owner, form.owner_id)
     lost = status == "lost"
@@ -161,7 +182,7 @@ def validate_followup(form: FollowupForm, context: FormContext) -> ValidFollowup
         if lost and not clean_text(form.next_action)
         else (check.field("next_action", _next_action, form.next_action))
     )
-    notes = check.field("notes", _optional_text, form.notes, NOTE_MAX, "notes")
+    notes = check.field("notes", _optional_text, form.notes, NOTE_MAX)
     if check.errors:
         raise FormError(check.errors)
     return ValidFollowup(
@@ -192,7 +213,7 @@ def _contact(
     # A customer picked from the list (or being edited) already has contacts on record.
     known = form.existing_customer_id is not None or context.contacts_on_record
     if not raw_phone and not raw_email and not known:
-        check.errors["phone"] = (
+        check.errors["phone"] = _(
             "Give a phone number or an email, so anyone on the team can reach this customer."
         )
         return None, None
@@ -205,25 +226,27 @@ def _contacted_at(value: datetime | None, now: datetime) -> datetime:
     if value is None:
         return now
     if value > now + CONTACT_CLOCK_SKEW:
-        raise FieldError("That's in the future — when did this contact happen?")
+        raise FieldError(_("That's in the future — when did this contact happen?"))
     return value
 
 
-def _one_of(value: str | None, allowed: tuple[str, ...], message: str) -> str:
+def _one_of(value: str | None, allowed: tuple[str, ...], message: Text) -> str:
     if value not in allowed:
         raise FieldError(message)
     return value
 
 
-def _note(value: str | None, kind: str, what: str) -> str:
-    text = require_text(value, label=what, max_length=NOTE_MAX)
+def _note(value: str | None, kind: str, missing: Text) -> str:
+    text = require_text(value, missing=missing, max_length=NOTE_MAX)
     check_specific_note(text, kind=kind)  # type: ignore[arg-type]
     return text
 
 
-WHY_WON_OR_LOST = {
-    "won": "Say why they bought — what decided it (e.g. 'Chose us over Acme for SSO; 200 seats').",
-    "lost": "Say why the customer was lost (e.g. 'Went with Acme: 20% cheaper, no SSO needed').",
+WHY_WON_OR_LOST: Mapping[str, Text] = {
+    "won": _(
+        "Say why they bought — what decided it (e.g. 'Chose us over Acme for SSO; 200 seats')."
+    ),
+    "lost": _("Say why the customer was lost (e.g. 'Went with Acme: 20% cheaper, no SSO needed')."),
 }
 
 
@@ -231,55 +254,69 @@ def _feedback(value: str | None, status: str | None) -> str:
     """Feedback is always specific; for won and lost it must say why, as the pipeline report
     and the next colleague need the reason, not just the outcome."""
     try:
-        return _note(value, "feedback", "what the customer said")
+        return _note(value, "feedback", _("Please fill in what the customer said."))
     except FieldError as problem:
-        if status in WHY_WON_OR_LOST and clean_text(value):
-            raise FieldError(WHY_WON_OR_LOST[status]) from problem
+        why = WHY_WON_OR_LOST.get(status or "")
+        if why is not None and clean_text(value):
+            raise FieldError(why) from problem
         raise
 
 
 def _next_action(value: str | None) -> str:
-    text = require_text(value, label="what you will do next", max_length=NEXT_ACTION_MAX)
+    text = require_text(
+        value, missing=_("Please fill in what you will do next."), max_length=NEXT_ACTION_MAX
+    )
     check_specific_note(text, kind="next_action")
     return text
 
 
-def _optional_text(value: str | None, max_length: int, label: str) -> str | None:
+def _optional_text(value: str | None, max_length: int) -> str | None:
     text = clean_text(value)
-    if not text:
-        return None
-    return require_text(text, label=label, max_length=max_length)
+    return limit_length(text, max_length) if text else None
 
 
 def _owner(value: str | None) -> str:
     if not value or not SLACK_USER_ID.match(value):
-        raise FieldError("Pick who owns this customer.")
+        raise FieldError(_("Pick who owns this customer."))
     return value
 
 
 def _next_at(value: str | None, context: FormContext) -> ParsedWhen:
-    text = require_text(value, label="when to contact them next", max_length=200)
+    """English and Chinese are both read whatever the rep's language; only the messages differ.
+
+    A moment in a message is a datetime parameter: the form renders it in the rep's language.
+    """
+    text = require_text(
+        value, missing=_("Please fill in when to contact them next."), max_length=200
+    )
     parsed = parse_when(text, context.zone, context.now, context.default_time)
     if parsed is None:
-        raise FieldError(f"Couldn't read '{text}' as a date — {DATE_EXAMPLES}.")
+        raise FieldError(
+            _(
+                "Couldn't read '{value}' as a date — try 'next Tue 3pm', '1 Dec' or 'in 2 weeks'.",
+                value=shorten(text),
+            )
+        )
     if text == context.unchanged_next_at:
         return parsed
     if parsed.at_utc <= context.now:
         raise FieldError(
-            f"'{text}' is {_local_short(parsed)}, which has already passed — "
-            "when will you contact them next?"
+            _(
+                "'{value}' is {when}, which has already passed — when will you contact them next?",
+                value=shorten(text),
+                when=parsed.local,
+            )
         )
     if parsed.at_utc - context.now > NEXT_AT_HORIZON:
         raise FieldError(
-            f"'{text}' is {_local_short(parsed)}, more than a year away — "
-            "pick a date within the next 12 months."
+            _(
+                "'{value}' is {when}, more than a year away — pick a date within the next "
+                "12 months.",
+                value=shorten(text),
+                when=parsed.local,
+            )
         )
     return parsed
-
-
-def _local_short(parsed: ParsedWhen) -> str:
-    local = parsed.local
-    return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
 
 
 @dataclass(frozen=True)
@@ -407,7 +444,9 @@ def _resolve_customer(
     if entry.existing_customer_id is not None:
         picked = queries.get_customer(session, entry.existing_customer_id, lock=True)
         if picked is None:
-            raise FormError({"existing_customer": "That customer no longer exists — pick again."})
+            raise FormError(
+                {"existing_customer": _("That customer no longer exists — pick again.")}
+            )
         return picked
     customer = queries.find_customer_by_contact(
         session, phone_e164=entry.phone_e164, email=entry.email, lock=True
@@ -429,11 +468,13 @@ def _resolve_customer(
         owner = queries.user_names(session, [similar.owner_id]).get(similar.owner_id)
         raise FormError(
             {
-                "customer_name": (
-                    f"Looks like {similar.name} · {similar.company}, already a customer "
-                    f"(owner: {owner or similar.owner_id}). Pick them under “Existing "
-                    "customer” at the top — or, if this really is someone else, tick “Add "
-                    "as a new customer” at the bottom."
+                "customer_name": _(
+                    "Looks like {name} · {company}, already a customer (owner: {owner}). Pick "
+                    "them under “Existing customer” at the top — or, if this really is someone "
+                    "else, tick “Add as a new customer” at the bottom.",
+                    name=similar.name,
+                    company=similar.company,
+                    owner=owner or similar.owner_id,
                 )
             }
         )
@@ -451,10 +492,13 @@ def _require_seen_ownership(
     field = "phone" if entry.phone_e164 and customer.phone_e164 == entry.phone_e164 else "email"
     raise FormError(
         {
-            field: (
-                f"This is {customer.name} · {customer.company}, already a customer of "
-                f"{owner or customer.owner_id}. Pick them under “Existing customer” at the top: "
-                "your follow-up will be added to their record and they will be told."
+            field: _(
+                "This is {name} · {company}, already a customer of {owner}. Pick them under "
+                "“Existing customer” at the top: your follow-up will be added to their record "
+                "and they will be told.",
+                name=customer.name,
+                company=customer.company,
+                owner=owner or customer.owner_id,
             )
         }
     )
@@ -494,10 +538,13 @@ def _confirm_lost(session: Session, customer: Customer, entry: ValidFollowup) ->
     if still_open:
         raise FormError(
             {
-                "status": (
-                    f"Marking {customer.name} lost closes {still_open} open follow-up"
-                    f"{'s' if still_open > 1 else ''} — tick “Customer lost: close their open "
-                    "follow-ups” at the bottom to confirm."
+                "status": _n(
+                    "Marking {name} lost closes {count} open follow-up — tick “Customer lost: "
+                    "close their open follow-ups” at the bottom to confirm.",
+                    "Marking {name} lost closes {count} open follow-ups — tick “Customer lost: "
+                    "close their open follow-ups” at the bottom to confirm.",
+                    still_open,
+                    name=customer.name,
                 )
             }
         )
@@ -616,7 +663,13 @@ def check_phone_free(session: Session, phone: str | None, customer: Customer) ->
     holder = queries.find_customer_by_contact(session, phone_e164=phone, email=None)
     if holder is not None and holder.id != customer.id:
         raise FormError(
-            {"phone": f"This number already belongs to {holder.name} · {holder.company}."}
+            {
+                "phone": _(
+                    "This number already belongs to {name} · {company}.",
+                    name=holder.name,
+                    company=holder.company,
+                )
+            }
         )
 
 

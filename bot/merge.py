@@ -25,6 +25,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from bot.followups import FormError
+from bot.i18n import _
 from bot.permissions import NotAllowedError, require_may_act_on, role_of
 from bot.settings import Settings
 from storage import queries
@@ -41,7 +42,7 @@ MERGE_ACTION: Final = "merge"
 UNMERGE_ACTION: Final = "unmerge"
 CUSTOMER_ENTITY: Final = "customer"
 
-NOT_A_MERGE = "That isn't a merge the bot can undo."
+NOT_A_MERGE: Final = _("That isn't a merge the bot can undo.")
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class AlreadyUndoneError(FormError):
     """The merge was undone before; undoing it again changes nothing."""
 
     def __init__(self, merge_log_id: int) -> None:
-        super().__init__({UNDO_KEY: "This merge was already undone — nothing changed."})
+        super().__init__({UNDO_KEY: _("This merge was already undone — nothing changed.")})
         self.merge_log_id = merge_log_id
 
 
@@ -93,11 +94,13 @@ def merge_customers(
     """Merge customer `merge_id` into `keep_id` in one transaction; raise before changing anything
     if the ids are bad (FormError, keyed by the modal's block ids) or the actor may not."""
     if keep_id == merge_id:
-        raise FormError({AWAY_BLOCK: "That's the same customer twice — pick two different ones."})
+        raise FormError(
+            {AWAY_BLOCK: _("That's the same customer twice — pick two different ones.")}
+        )
     with db.transaction() as session:
         found = _lock_customers(session, (keep_id, merge_id))
         missing = {
-            block: "That customer no longer exists — pick again."
+            block: _("That customer no longer exists — pick again.")
             for block, customer_id in ((KEEP_BLOCK, keep_id), (AWAY_BLOCK, merge_id))
             if customer_id not in found
         }
@@ -169,8 +172,11 @@ def undo_merge(
         if kept is None:
             raise FormError(
                 {
-                    UNDO_KEY: f"The customer this was merged into (#{record.kept_id}) no longer "
-                    "exists — undo the later merge first."
+                    UNDO_KEY: _(
+                        "The customer this was merged into (#{id}) no longer exists — "
+                        "undo the later merge first.",
+                        id=str(record.kept_id),
+                    )
                 }
             )
         merged_owner = str(record.snapshot.get("owner_id") or "")
@@ -178,8 +184,11 @@ def undo_merge(
         if session.get(Customer, record.merged_id) is not None:
             raise FormError(
                 {
-                    UNDO_KEY: f"Customer id #{record.merged_id} has been given to another "
-                    "customer since, so this merge can't be undone."
+                    UNDO_KEY: _(
+                        "Customer id #{id} has been given to another customer since, "
+                        "so this merge can't be undone.",
+                        id=str(record.merged_id),
+                    )
                 }
             )
         cleared = _clear_filled(session, kept, record.filled)
@@ -274,8 +283,10 @@ def _clear_filled(session: Session, kept: Customer, filled: dict[str, str]) -> d
     ):
         raise FormError(
             {
-                UNDO_KEY: "Undoing would leave the kept customer with no phone or email — "
-                "add one to them first."
+                UNDO_KEY: _(
+                    "Undoing would leave the kept customer with no phone or email — "
+                    "add one to them first."
+                )
             }
         )
     for field in cleared:
@@ -311,8 +322,14 @@ def _require_contacts_free(session: Session, restored: Customer) -> None:
         if holder is not None:
             raise FormError(
                 {
-                    UNDO_KEY: f"{value} now belongs to {holder.name} · {holder.company} "
-                    f"(#{holder.id}), so this merge can't be undone."
+                    UNDO_KEY: _(
+                        "{contact} now belongs to {name} · {company} (#{id}), "
+                        "so this merge can't be undone.",
+                        contact=value,
+                        name=holder.name,
+                        company=holder.company,
+                        id=str(holder.id),
+                    )
                 }
             )
 

@@ -18,11 +18,12 @@ from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.i18n import Translator, translator
 from bot.permissions import escalation_recipients
 from bot.settings import Settings
-from bot.users import UserDirectory
+from bot.users import UserDirectory, UserPrefs
 from storage import reminders as store
 from storage.db import Database
 from storage.models import FollowUp, ReminderDelivery
@@ -80,19 +81,51 @@ Message = dict[str, Any]
 
 
 class ReminderMessages(Protocol):
-    """Renders reminder DMs (Block Kit lives in handlers/; the app factory wires it in)."""
+    """Renders reminder DMs (Block Kit lives in handlers/; the app factory wires it in), each in
+    the language and time zone of the person who reads it."""
 
     digest_page_size: int
 
-    def due(self, item: ReminderItem, zone: ZoneInfo, now: datetime) -> Message: ...
+    def due(self, t: Translator, item: ReminderItem, zone: ZoneInfo, now: datetime) -> Message: ...
 
     def digest(
-        self, items: Sequence[ReminderItem], zone: ZoneInfo, now: datetime, *, total: int
+        self,
+        t: Translator,
+        items: Sequence[ReminderItem],
+        zone: ZoneInfo,
+        now: datetime,
+        *,
+        total: int,
     ) -> Message: ...
 
-    def escalation(self, item: ReminderItem, zone: ZoneInfo, now: datetime) -> Message: ...
+    def escalation(
+        self, t: Translator, item: ReminderItem, zone: ZoneInfo, now: datetime
+    ) -> Message: ...
 
-    def manager_escalation(self, item: ReminderItem, zone: ZoneInfo, now: datetime) -> Message: ...
+    def manager_escalation(
+        self, t: Translator, item: ReminderItem, zone: ZoneInfo, now: datetime
+    ) -> Message: ...
+
+
+class Readers:
+    """Each recipient's zone and language, looked up once per sweep however many items they get.
+
+    `UserDirectory.prefs` reads the database (and at most once a day asks Slack); a sweep over
+    thousands of due items must not repeat that per item.
+    """
+
+    def __init__(self, users: UserDirectory) -> None:
+        self._users = users
+        self._known: dict[str, UserPrefs] = {}
+
+    def prefs(self, user_id: str) -> UserPrefs:
+        found = self._known.get(user_id)
+        if found is None:
+            found = self._known[user_id] = self._users.prefs(user_id)
+        return found
+
+    def translator(self, user_id: str) -> Translator:
+        return translator(self.prefs(user_id).language)
 
 
 @dataclass
@@ -100,6 +133,8 @@ class SweepReport:
     sent: list[str] = field(default_factory=list)
     retrying: list[str] = field(default_factory=list)
     undeliverable: list[str] = field(default_factory=list)
+    # Set when Slack looked down: the rest of the sweep stops calling it (see _post).
+    slack_unavailable: str | None = None
 
     def lines(self) -> list[str]:
         return (
@@ -107,6 +142,15 @@ class SweepReport:
             + [f"will retry: {line}" for line in self.retrying]
             + [f"undeliverable: {line}" for line in self.undeliverable]
         )
+
+
+def slack_is_down(error: Exception) -> bool:
+    """Slack, or the way to it, failing for everyone — not this one person or message: a 5xx or
+    a rate limit that outlasted the client's retries, or no answer at all."""
+    if isinstance(error, SlackApiError):
+        status = int(getattr(error.response, "status_code", 200) or 200)
+        return status >= 500 or status == 429
+    return isinstance(error, OSError | SlackClientError)  # refused, reset, timed out
 
 
 def backoff(attempts: int) -> timedelta:
@@ -158,13 +202,14 @@ class ReminderService:
 
     def sweep(self, now: datetime) -> SweepReport:
         report = SweepReport()
+        readers = Readers(self._users)
         token = str(uuid.uuid4())
         lease_until = now + timedelta(seconds=self._settings.remind_lease_seconds)
         while self._deliver_batch(
             lambda session: store.claim_due_reminders(
                 session, now=now, lease_until=lease_until, token=token, limit=CLAIM_BATCH
             ),
-            lambda owner, items: self._remind_owner(owner, items, token, now, report),
+            lambda owner, items: self._remind_owner(owner, items, readers, token, now, report),
         ):
             pass
         overdue_before = now - timedelta(hours=self._settings.escalate_after_hours)
@@ -177,10 +222,15 @@ class ReminderService:
                 token=token,
                 limit=CLAIM_BATCH,
             ),
-            lambda owner, items: self._escalate(items, token, now, report),
+            lambda owner, items: self._escalate(items, readers, token, now, report),
         ):
             pass
         return report
+
+    def dm_recipient(self, followup_id: int, channel_id: str, message_ts: str) -> str | None:
+        """Whom the reminder DM `message_ts` about `followup_id` was sent to, if it was one."""
+        with self._db.reader() as session:
+            return store.dm_recipient(session, followup_id, channel_id, message_ts)
 
     def preview(self, now: datetime) -> list[str]:
         with self._db.reader() as session:
@@ -205,20 +255,21 @@ class ReminderService:
         self,
         owner_id: str,
         items: list[ReminderItem],
+        readers: Readers,
         token: str,
         now: datetime,
         report: SweepReport,
     ) -> None:
-        zone = self._users.zone(owner_id)
+        zone, t = readers.prefs(owner_id).zone, readers.translator(owner_id)
         if len(items) > self._settings.remind_digest_over:
             size = self._messages.digest_page_size
             for start in range(0, len(items), size):
                 page = items[start : start + size]
-                message = self._messages.digest(page, zone, now, total=len(items))
+                message = self._messages.digest(t, page, zone, now, total=len(items))
                 self._post(owner_id, message, page, "due", token, now, report)
             return
         for item in items:
-            message = self._messages.due(item, zone, now)
+            message = self._messages.due(t, item, zone, now)
             self._post(owner_id, message, [item], "due", token, now, report)
 
     def _post(
@@ -231,11 +282,25 @@ class ReminderService:
         now: datetime,
         report: SweepReport,
     ) -> Outcome:
-        """Send one DM about `items`; settle or reschedule each according to Slack's answer."""
+        """Send one DM about `items`; settle or reschedule each according to Slack's answer.
+
+        Once Slack looked down, the rest of the sweep reschedules its items without calling it:
+        each call would wait out the client's retries (seconds), so a sweep of hundreds of
+        items would run for many minutes — past its claims' lease, when another process may
+        claim and send the same items again."""
+        if report.slack_unavailable is not None:
+            error = report.slack_unavailable
+            return self._failed(items, kind, recipient_id, error, token, now, report)
         try:
             channel_id = self._users.dm_channel(recipient_id)
             response = self._client.chat_postMessage(channel=channel_id, **message)
         except Exception as error:  # any failure must reschedule, never drop the reminder
+            if slack_is_down(error):
+                report.slack_unavailable = _slack_error(error)
+                logger.warning(
+                    "Slack unavailable (%s): this sweep sends nothing more; the next tries again",
+                    report.slack_unavailable,
+                )
             return self._failed(items, kind, recipient_id, _slack_error(error), token, now, report)
         with self._db.transaction() as session:
             for item in items:
@@ -294,19 +359,29 @@ class ReminderService:
     # --- escalation ---------------------------------------------------------------------------
 
     def _escalate(
-        self, items: list[ReminderItem], token: str, now: datetime, report: SweepReport
+        self,
+        items: list[ReminderItem],
+        readers: Readers,
+        token: str,
+        now: datetime,
+        report: SweepReport,
     ) -> None:
+        # Each person reads their own copy in their own language: one overdue item may go out
+        # in Chinese to its owner and in English to an admin.
         for item in items:
-            owner_zone = self._users.zone(item.owner_id)
-            message = self._messages.escalation(item, owner_zone, now)
+            owner = readers.prefs(item.owner_id)
+            message = self._messages.escalation(
+                readers.translator(item.owner_id), item, owner.zone, now
+            )
             outcome = self._post(item.owner_id, message, [item], "escalation", token, now, report)
             if outcome == "retry":
                 continue
             with self._db.reader() as session:
                 managers = escalation_recipients(session, self._settings, item.owner_id)
             for manager_id in managers:
-                zone = self._users.zone(manager_id)
-                note = self._messages.manager_escalation(item, zone, now)
+                note = self._messages.manager_escalation(
+                    readers.translator(manager_id), item, readers.prefs(manager_id).zone, now
+                )
                 self._post(manager_id, note, [item], "escalation_manager", token, now, report)
             with self._db.transaction() as session:
                 store.finish_escalation(session, item.followup_id, token)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.erasure import purge_expired
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,15 @@ def summarise_if_due(services: Services) -> None:
         logger.info("summary for %s: %s", result.channel_id, result.outcome)
 
 
+def housekeeping(services: Services) -> None:
+    try:
+        purge_expired(services.db, services.settings, services.clock())
+    except Exception:
+        logger.exception("housekeeping failed; the next tick tries again")
+
+
 SUMMARY_TICK_SECONDS = 60
+HOUSEKEEPING_SECONDS = 3600
 
 
 def start_scheduler(services: Services) -> BackgroundScheduler:
@@ -63,5 +72,17 @@ def start_scheduler(services: Services) -> BackgroundScheduler:
             max_instances=1,
             coalesce=True,
         )
+    # Retention and forgetting old event ids: hourly, so a bot that is down at any given hour
+    # still purges the same day.
+    scheduler.add_job(
+        housekeeping,
+        "interval",
+        seconds=HOUSEKEEPING_SECONDS,
+        args=[services],
+        id="housekeeping",
+        next_run_time=datetime.now(services.settings.zone),
+        max_instances=1,
+        coalesce=True,
+    )
     scheduler.start()
     return scheduler

@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     summary_time: time = time(9, 0)
     summary_tz: str | None = None
     summary_days: str = "Mon-Fri"
+    # Closed follow-ups older than this many days are deleted (hourly check); unset keeps all.
+    retention_days: Annotated[int, Field(ge=1, le=36500)] | None = None
     # "zh" for every summary channel, or per channel: "C012AB3CD:zh,C045EF6GH:en" (default en).
     summary_lang: str = "en"
 

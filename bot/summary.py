@@ -1,5 +1,6 @@
 """The morning summary: what each owner must do today, how the pipeline moved, what needs
-cleaning up — built from the database, posted once per channel per day.
+cleaning up — built from the database, posted once per channel per day, in the channel's
+language (SUMMARY_LANG).
 
 Data is gathered here; Block Kit lives in handlers/ and is wired in by the app factory. Contact
 details are masked before they ever leave this module for a channel.
@@ -16,11 +17,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot.charts import weekly_chart_png
+from bot.charts import chart_language, weekly_chart_png
+from bot.i18n import DEFAULT_LANGUAGE, Translator, translator
 from bot.matching import likely_same_customer, normalize_company
 from bot.settings import Settings
 from bot.users import UserDirectory
@@ -107,7 +110,7 @@ Message = dict[str, Any]
 
 
 class SummaryMessages(Protocol):
-    def summary(self, data: SummaryData) -> Message: ...
+    def summary(self, data: SummaryData, t: Translator) -> Message: ...
 
 
 @dataclass(frozen=True)
@@ -187,8 +190,12 @@ class SummaryService:
                 duplicates=_likely_duplicates(session),
             )
 
+    def translator(self, channel_id: str) -> Translator:
+        """The channel's language (SUMMARY_LANG): everyone there reads the same message."""
+        return translator(self._settings.summary_language(channel_id))
+
     def render(self, data: SummaryData) -> Message:
-        return self._messages.summary(data)
+        return self._messages.summary(data, self.translator(data.channel_id))
 
     # --- posting, exactly once ----------------------------------------------------------------
 
@@ -288,13 +295,25 @@ class SummaryService:
                 session, channel_id=channel_id, first=local_date - timedelta(days=6)
             ):
                 return None
+        t = self.translator(channel_id)
         try:
-            png, title = self.chart(now)
+            png = self.chart(now, t)
+            # Slack writes the upload's title and comment, so they are in the channel's
+            # language even when the chart itself had to be drawn in English.
+            comment = t.ngettext(
+                "Customers by status, and the follow-ups each person logged in the last "
+                "{count} week.",
+                "Customers by status, and the follow-ups each person logged in the last "
+                "{count} weeks.",
+                CHART_WEEKS,
+            )
             uploaded = self._client.files_upload_v2(
                 channel=channel_id,
                 file=png,
                 filename=f"pipeline-{local_date.isoformat()}.png",
-                title=title,
+                title=self.chart_title(now, t),
+                initial_comment=comment,
+                alt_txt=comment,
             )
         except Exception:
             logger.exception(
@@ -304,10 +323,18 @@ class SummaryService:
         files = uploaded.get("files") or [uploaded.get("file") or {}]
         return str(files[0].get("id") or "") or None
 
-    def chart(self, now: datetime) -> tuple[bytes, str]:
+    def chart_title(self, now: datetime, t: Translator) -> str:
+        """'Pipeline · week of Mon 30 Nov 2026' / '销售管道周报 · 2026年11月30日 周一'."""
+        this_monday = _monday(now.astimezone(self._settings.summary_zone).date())
+        return t.gettext("Pipeline · week of {day}", day=t.calendar_day(this_monday))
+
+    def chart(self, now: datetime, t: Translator | None = None) -> bytes:
+        """The weekly chart as a PNG, in ``t``'s language (English by default) — or in English
+        when the fonts here can't write that language."""
         zone = self._settings.summary_zone
+        drawn = translator(chart_language(t.language if t else DEFAULT_LANGUAGE))
         today = now.astimezone(zone).date()
-        this_monday = today - timedelta(days=today.weekday())
+        this_monday = _monday(today)
         week_starts = [this_monday - timedelta(weeks=CHART_WEEKS - n) for n in range(CHART_WEEKS)]
         since = day_bounds(week_starts[0], zone)[0]
         until = day_bounds(this_monday, zone)[0]
@@ -320,14 +347,23 @@ class SummaryService:
             if 0 <= week < CHART_WEEKS:
                 per_owner[owner_id][week] += 1
         names = self._users.names(sorted(per_owner))
-        title = f"Pipeline · week of {this_monday.day} {this_monday:%b %Y}"
-        png = weekly_chart_png(
+        return weekly_chart_png(
             status_counts=pipeline,
             logged_per_owner={names[owner]: counts for owner, counts in per_owner.items()},
-            week_labels=[f"{d.day} {d:%b}" for d in week_starts],
-            title=title,
+            week_labels=[_week_label(drawn, d) for d in week_starts],
+            title=self.chart_title(now, drawn),
+            t=drawn,
         )
-        return png, title
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _week_label(t: Translator, monday: date) -> str:
+    """'2 Nov' / '11月2日': the legend says these are the weeks' Mondays, so no weekday (four
+    of them with weekdays don't fit across the chart in Chinese)."""
+    return str(format_skeleton("MMMd", monday, locale=t.locale))
 
 
 def _owner_days(session: Session, start: datetime, end: datetime) -> tuple[OwnerDay, ...]:

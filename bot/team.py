@@ -16,6 +16,7 @@ from typing import Any, Final
 from sqlalchemy.orm import Session
 
 from bot.followups import FormError
+from bot.i18n import Text, _, _n
 from bot.permissions import SLACK_USER_ID, NotAllowedError
 from bot.settings import Settings
 from storage import queries, team
@@ -59,41 +60,53 @@ def _bad_ids(ids: Iterable[str]) -> list[str]:
     return [user_id for user_id in ids if not SLACK_USER_ID.match(user_id)]
 
 
+def _mention_list(user_ids: Sequence[str]) -> Text | str:
+    """`<@a>, <@b>` as a message, so each language joins the names its own way ("、" in Chinese)."""
+    listed: Text | str = f"<@{user_ids[0]}>"
+    for user_id in user_ids[1:]:
+        listed = _("{list}, <@{user}>", list=listed, user=user_id)
+    return listed
+
+
 def _validate(
     managers: Sequence[str], assign_manager: str | None, assign_reps: Sequence[str]
 ) -> _Request:
     """All problems at once, under the field they concern, in words an admin can act on."""
-    errors: dict[str, str] = {}
+    errors: dict[str, Text] = {}
     wanted = _unique(managers)
     reps = _unique(assign_reps)
     manager = assign_manager or None
     if _bad_ids(wanted):
-        errors["managers"] = "Pick managers from the list of people in Slack."
+        errors["managers"] = _("Pick managers from the list of people in Slack.")
     elif len(wanted) > MAX_PICKS:
-        errors["managers"] = f"A team can have at most {MAX_PICKS} managers."
+        errors["managers"] = _("A team can have at most {limit} managers.", limit=MAX_PICKS)
     if manager is not None and not SLACK_USER_ID.match(manager):
-        errors["assign_manager"] = "Pick the manager from the list of people in Slack."
+        errors["assign_manager"] = _("Pick the manager from the list of people in Slack.")
     elif manager is not None and manager not in wanted:
-        errors["assign_manager"] = (
-            f"<@{manager}> isn't a manager — add them under Managers first, or pick a manager."
+        errors["assign_manager"] = _(
+            "<@{manager}> isn't a manager — add them under Managers first, or pick a manager.",
+            manager=manager,
         )
     elif manager is None and reps:
-        errors["assign_manager"] = "Pick the manager these reps report to."
+        errors["assign_manager"] = _("Pick the manager these reps report to.")
     if _bad_ids(reps):
-        errors["assign_reps"] = "Pick reps from the list of people in Slack."
+        errors["assign_reps"] = _("Pick reps from the list of people in Slack.")
     elif len(reps) > MAX_PICKS:
-        errors["assign_reps"] = f"Assign at most {MAX_PICKS} reps at a time."
+        errors["assign_reps"] = _("Assign at most {limit} reps at a time.", limit=MAX_PICKS)
     elif manager is not None and manager in reps:
-        errors["assign_reps"] = f"<@{manager}> can't report to themselves."
+        errors["assign_reps"] = _("<@{manager}> can't report to themselves.", manager=manager)
     elif clashes := [rep for rep in reps if rep in wanted]:
-        names = ", ".join(f"<@{rep}>" for rep in clashes)
-        errors["assign_reps"] = (
-            f"{names} {'is' if len(clashes) == 1 else 'are'} listed as a manager — "
-            "a manager can't also be a rep. Remove them from one of the two."
+        errors["assign_reps"] = _n(
+            "{names} is listed as a manager — a manager can't also be a rep. "
+            "Remove them from one of the two.",
+            "{names} are listed as managers — a manager can't also be a rep. "
+            "Remove them from one of the two.",
+            len(clashes),
+            names=_mention_list(clashes),
         )
     elif manager is not None and not reps:
         # A manager picked with no one to assign is a half-done change; say so, don't guess.
-        errors["assign_reps"] = "Pick the reps who report to this manager, or clear the manager."
+        errors["assign_reps"] = _("Pick the reps who report to this manager, or clear the manager.")
     if errors:
         raise FormError(errors)
     return _Request(managers=wanted, assign_manager=manager, assign_reps=reps)
@@ -109,7 +122,7 @@ def update_team(
     assign_reps: Sequence[str],
     now: datetime,
     opened_with: Sequence[str] | None = None,
-) -> list[str]:
+) -> list[Text]:
     """Make `managers` exactly the set of managers, then have `assign_reps` report to
     `assign_manager`. Admins only. One transaction; returns a line per change, for the
     confirmation (empty when nothing changed)."""
@@ -125,8 +138,10 @@ def update_team(
             # would silently undo their change.
             raise FormError(
                 {
-                    "managers": "Another admin changed the managers since you opened this form "
-                    "— close it and run /followup team again to see the current team."
+                    "managers": _(
+                        "Another admin changed the managers since you opened this form — "
+                        "close it and run /followup team again to see the current team."
+                    )
                 }
             )
         for removed in sorted(current - set(request.managers)):
@@ -147,7 +162,7 @@ class _Changes:
         self.session = session
         self.actor_id = actor_id
         self.at = at
-        self.lines: list[str] = []
+        self.lines: list[Text] = []
 
     def _log(self, action: str, before: dict[str, Any], after: dict[str, Any]) -> None:
         queries.log_change(
@@ -171,13 +186,13 @@ class _Changes:
             at=self.at,
         )
 
-    def _unassigned(self, rep: str, manager: str, why: str) -> None:
+    def _unassigned(self, rep: str, manager: str, line: Text) -> None:
         self._log(
             "rep_unassigned",
             {"user_id": rep, "manager_id": manager},
             {"user_id": rep, "manager_id": None},
         )
-        self.lines.append(f"<@{rep}> no longer reports to <@{manager}> ({why}).")
+        self.lines.append(line)
 
     def remove_manager(self, manager: str) -> None:
         reps = list(team.reps_of(self.session, manager))
@@ -191,9 +206,17 @@ class _Changes:
             {"user_id": manager, "role": "manager", "reps": reps},
             {"user_id": manager, "role": "rep", "reps": []},
         )
-        self.lines.append(f"<@{manager}> is no longer a manager.")
+        self.lines.append(_("<@{user}> is no longer a manager.", user=manager))
         for rep in reps:
-            self._unassigned(rep, manager, "manager removed")
+            self._unassigned(
+                rep,
+                manager,
+                _(
+                    "<@{rep}> no longer reports to <@{manager}> (manager removed).",
+                    rep=rep,
+                    manager=manager,
+                ),
+            )
 
     def add_manager(self, user_id: str) -> None:
         prior = self.session.get(TeamMember, user_id)
@@ -206,9 +229,17 @@ class _Changes:
             {"user_id": user_id, "role": prior_role},
             {"user_id": user_id, "role": "manager"},
         )
-        self.lines.append(f"<@{user_id}> is now a manager.")
+        self.lines.append(_("<@{user}> is now a manager.", user=user_id))
         if prior_manager is not None:
-            self._unassigned(user_id, prior_manager, "now a manager")
+            self._unassigned(
+                user_id,
+                prior_manager,
+                _(
+                    "<@{rep}> no longer reports to <@{manager}> (now a manager).",
+                    rep=user_id,
+                    manager=prior_manager,
+                ),
+            )
 
     def assign(self, rep: str, manager: str) -> None:
         prior = self.session.get(TeamMember, rep)
@@ -221,5 +252,14 @@ class _Changes:
             {"user_id": rep, "manager_id": prior_manager},
             {"user_id": rep, "manager_id": manager},
         )
-        moved = f" (moved from <@{prior_manager}>)" if prior_manager else ""
-        self.lines.append(f"<@{rep}> now reports to <@{manager}>{moved}.")
+        if prior_manager:
+            self.lines.append(
+                _(
+                    "<@{rep}> now reports to <@{manager}> (moved from <@{previous}>).",
+                    rep=rep,
+                    manager=manager,
+                    previous=prior_manager,
+                )
+            )
+        else:
+            self.lines.append(_("<@{rep}> now reports to <@{manager}>.", rep=rep, manager=manager))

@@ -1,8 +1,9 @@
 """Server-side rules for the follow-up form's fields.
 
 Pure functions only: no Slack, no database, no network. Every problem a rep can fix is raised as
-:class:`FieldError`, whose text is shown under the offending field, so messages are plain words
-that say what to type instead.
+:class:`FieldError`, whose message is shown under the offending field, so messages are plain words
+that say what to type instead. Messages are deferred (`Text`): the form renders them in the
+language of whoever submitted it, and str() gives English for logs and reports.
 """
 
 from __future__ import annotations
@@ -15,14 +16,23 @@ from typing import Literal
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from bot.i18n import Message, Text, _
+
 NoteKind = Literal["summary", "feedback", "next_action"]
 
 
 class FieldError(ValueError):
     """A user-facing problem with one field.
 
-    str(err) is the message shown under the field, in plain words.
+    `message` is shown under the field, in the reader's language; str(err) is its English text.
     """
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message)
+        self.message: Message = message
+
+    def __str__(self) -> str:
+        return str(self.message)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -45,20 +55,31 @@ def clean_text(raw: str | None) -> str:
     return _EDGE_SPACE.sub("", raw)
 
 
-def require_text(raw: str | None, *, label: str, max_length: int) -> str:
-    """clean_text, then FieldError if empty or longer than max_length."""
+def require_text(raw: str | None, *, missing: Text, max_length: int) -> str:
+    """clean_text, then FieldError(`missing`) if empty, or FieldError if longer than max_length.
+
+    `missing` is the whole sentence for that field ("Please fill in the company."): a label glued
+    into a shared sentence would not translate.
+    """
     text = clean_text(raw)
     if not text:
-        raise FieldError(f"Please fill in {label}.")
+        raise FieldError(missing)
+    return limit_length(text, max_length)
+
+
+def limit_length(text: str, max_length: int) -> str:
+    """FieldError if `text` is longer than max_length characters (not bytes)."""
     if len(text) > max_length:
-        raise FieldError(f"{label} is too long — keep it under {max_length} characters.")
+        raise FieldError(
+            _("Too long — keep it under {max_length} characters.", max_length=max_length)
+        )
     return text
 
 
-def _quote(value: str, limit: int = 40) -> str:
-    """Echo what the rep typed inside a message, cut short so a pasted paragraph can't flood it."""
-    shown = value if len(value) <= limit else value[: limit - 1] + "…"
-    return f"'{shown}'"
+def shorten(value: str, limit: int = 40) -> str:
+    """What the rep typed, cut short to echo inside a message so a pasted paragraph can't flood
+    it. The message itself quotes it, in its own language's quotation marks."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,11 +134,16 @@ def _parse_phone(text: str, region: str) -> phonenumbers.PhoneNumber:
         return phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as error:
         kind = error.error_type
+        message: Text
         if kind == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
             message = (
                 _unknown_country_code_message(text)
                 if text.startswith("+")
-                else f"{_quote(text)} needs a country code, e.g. {_FALLBACK_EXAMPLE_NUMBER}"
+                else _(
+                    "'{value}' needs a country code, e.g. {example}",
+                    value=shorten(text),
+                    example=_FALLBACK_EXAMPLE_NUMBER,
+                )
             )
         elif kind == phonenumbers.NumberParseException.NOT_A_NUMBER:
             message = _not_a_number_message(text, region)
@@ -128,28 +154,39 @@ def _parse_phone(text: str, region: str) -> phonenumbers.PhoneNumber:
         raise FieldError(message) from error
 
 
-def _unknown_country_code_message(text: str) -> str:
-    return (
-        f"{_quote(text)} starts with an unknown country code — "
-        f"check the digits after the +, e.g. {_FALLBACK_EXAMPLE_NUMBER}"
+def _unknown_country_code_message(text: str) -> Text:
+    return _(
+        "'{value}' starts with an unknown country code — check the digits after the +, "
+        "e.g. {example}",
+        value=shorten(text),
+        example=_FALLBACK_EXAMPLE_NUMBER,
     )
 
 
-def _not_a_number_message(text: str, region: str) -> str:
-    return f"{_quote(text)} isn't a phone number — type the digits, e.g. {_example_number(region)}"
-
-
-def _too_short_message(text: str, region: str) -> str:
-    return (
-        f"{_quote(text)} has too few digits for a phone number in {region} — "
-        f"write the full number, e.g. {_example_number(region)}"
+def _not_a_number_message(text: str, region: str) -> Text:
+    return _(
+        "'{value}' isn't a phone number — type the digits, e.g. {example}",
+        value=shorten(text),
+        example=_example_number(region),
     )
 
 
-def _too_long_message(text: str, region: str) -> str:
-    return (
-        f"{_quote(text)} has too many digits for a phone number in {region} — "
-        "check for an extra digit, and enter one number only"
+def _too_short_message(text: str, region: str) -> Text:
+    return _(
+        "'{value}' has too few digits for a phone number in {region} — write the full number, "
+        "e.g. {example}",
+        value=shorten(text),
+        region=region,
+        example=_example_number(region),
+    )
+
+
+def _too_long_message(text: str, region: str) -> Text:
+    return _(
+        "'{value}' has too many digits for a phone number in {region} — check for an extra "
+        "digit, and enter one number only",
+        value=shorten(text),
+        region=region,
     )
 
 
@@ -166,8 +203,13 @@ def _check_phone_length(number: phonenumbers.PhoneNumber, text: str, region: str
         # A local-only number lacks its area code: a colleague elsewhere could not dial it.
         raise FieldError(_too_short_message(text, region))
     raise FieldError(
-        f"{_quote(text)} has the wrong number of digits for a phone number in {region} — "
-        f"check the digits, e.g. {_example_number(region)}"
+        _(
+            "'{value}' has the wrong number of digits for a phone number in {region} — check "
+            "the digits, e.g. {example}",
+            value=shorten(text),
+            region=region,
+            example=_example_number(region),
+        )
     )
 
 
@@ -185,8 +227,11 @@ def normalize_phone(raw: str, default_region: str) -> str:
         raise FieldError(_not_a_number_message(text, region) if text else _empty_phone_message())
     if _has_letters(text):
         raise FieldError(
-            f"{_quote(text)} has letters in it — type the digits only, "
-            f"e.g. {_example_number(region)}"
+            _(
+                "'{value}' has letters in it — type the digits only, e.g. {example}",
+                value=shorten(text),
+                example=_example_number(region),
+            )
         )
     text = _international_zero_zero_as_plus(text, region)
     number = _parse_phone(text, region)
@@ -194,16 +239,26 @@ def normalize_phone(raw: str, default_region: str) -> str:
     number_region = phonenumbers.region_code_for_country_code(number.country_code or 0)
     _check_phone_length(number, text, number_region)
     if not phonenumbers.is_valid_number(number):
-        hint = "check the digits" if _dialled_country_code(text) else "include the country code"
-        raise FieldError(
-            f"{_quote(text)} isn't a valid phone number for {number_region} — "
-            f"{hint}, e.g. {_example_number(number_region)}"
-        )
+        raise FieldError(_invalid_number_message(text, number_region))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _empty_phone_message() -> str:
-    return f"Please enter a phone number, e.g. {_FALLBACK_EXAMPLE_NUMBER}"
+def _invalid_number_message(text: str, region: str) -> Text:
+    params = {"value": shorten(text), "region": region, "example": _example_number(region)}
+    if _dialled_country_code(text):
+        return _(
+            "'{value}' isn't a valid phone number for {region} — check the digits, e.g. {example}",
+            **params,
+        )
+    return _(
+        "'{value}' isn't a valid phone number for {region} — include the country code, "
+        "e.g. {example}",
+        **params,
+    )
+
+
+def _empty_phone_message() -> Text:
+    return _("Please enter a phone number, e.g. {example}", example=_FALLBACK_EXAMPLE_NUMBER)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,21 +275,30 @@ _FULL_WIDTH_TO_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} |
 }
 
 
-def _structural_email_problem(text: str) -> str | None:
+def _structural_email_problem(text: str) -> Text | None:
     """Plain messages for the mistakes people actually make, before the library's own wording."""
+    value, example = shorten(text), _EXAMPLE_EMAIL
     if "@" not in text:
-        return f"{_quote(text)} is missing the @ sign, e.g. {_EXAMPLE_EMAIL}"
+        return _("'{value}' is missing the @ sign, e.g. {example}", value=value, example=example)
     if len([part for part in re.split(r"[\s,;]+", text) if "@" in part]) > 1:
-        return f"{_quote(text)} looks like several addresses — enter one address only"
+        return _("'{value}' looks like several addresses — enter one address only", value=value)
     if any(ch.isspace() for ch in text):
-        return f"{_quote(text)} has a space in it — email addresses can't contain spaces"
-    local, _, domain = text.rpartition("@")
+        return _("'{value}' has a space in it — email addresses can't contain spaces", value=value)
+    local, _at, domain = text.rpartition("@")
     if not local:
-        return f"{_quote(text)} is missing the name before the @, e.g. {_EXAMPLE_EMAIL}"
+        return _(
+            "'{value}' is missing the name before the @, e.g. {example}",
+            value=value,
+            example=example,
+        )
     if not domain:
-        return f"{_quote(text)} is missing the part after the @, e.g. {_EXAMPLE_EMAIL}"
+        return _(
+            "'{value}' is missing the part after the @, e.g. {example}",
+            value=value,
+            example=example,
+        )
     if "." not in domain:
-        return f"{_quote(text)} is missing a domain ending like .com"
+        return _("'{value}' is missing a domain ending like .com", value=value)
     return None
 
 
@@ -247,14 +311,21 @@ def normalize_email(raw: str) -> str:
     """
     text = clean_text(raw).translate(_FULL_WIDTH_TO_ASCII)
     if not text:
-        raise FieldError(f"Please enter an email address, e.g. {_EXAMPLE_EMAIL}")
+        raise FieldError(_("Please enter an email address, e.g. {example}", example=_EXAMPLE_EMAIL))
     problem = _structural_email_problem(text)
     if problem is not None:
         raise FieldError(problem)
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as error:
-        raise FieldError(f"{_quote(text)} isn't a valid email address. {error}") from error
+        # The library's reason is English only; it still tells an expert what is wrong.
+        raise FieldError(
+            _(
+                "'{value}' isn't a valid email address. {reason}",
+                value=shorten(text),
+                reason=str(error),
+            )
+        ) from error
     return str(result.normalized).lower()
 
 
@@ -387,17 +458,17 @@ OTHER_CHARACTER_POINTS = 1
 # is sent back for one more detail, which is what the form is for.
 MINIMUM_POINTS: dict[NoteKind, int] = {"summary": 12, "feedback": 12, "next_action": 8}
 
-VAGUE_NOTE_MESSAGES: dict[NoteKind, str] = {
-    "summary": (
+VAGUE_NOTE_MESSAGES: dict[NoteKind, Text] = {
+    "summary": _(
         "Too vague for a colleague to act on — say what was discussed: product, quantities, "
         "prices, objections or decisions (e.g. 'Quoted 200 seats at $80; they compare us with "
         "Acme')."
     ),
-    "feedback": (
+    "feedback": _(
         "Say what the customer actually said or wants "
         "(e.g. 'Needs CFO sign-off; budget decided in December')."
     ),
-    "next_action": "Say what you will do next (e.g. 'Send revised quote with 3-year discount').",
+    "next_action": _("Say what you will do next (e.g. 'Send revised quote with 3-year discount')."),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import commands, edit, events, home, merge, modal, reminders, team, views
+from handlers import commands, edit, erase, events, home, merge, modal, reminders, team, views
 
 
 def register_all(app: App) -> None:
@@ -17,3 +17,4 @@ def register_all(app: App) -> None:
     edit.register(app)
     team.register(app)
     merge.register(app)
+    erase.register(app)

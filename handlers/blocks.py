@@ -171,10 +171,10 @@ def _text(
     return element
 
 
-def _email(initial: str) -> dict[str, Any]:
+def _email(t: Translator, initial: str) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "email_text_input",
-        "placeholder": plain("e.g. wang.lei@mingde.cn"),
+        "placeholder": plain(t.gettext("e.g. {example}", example="wang.lei@mingde.cn")),
     }
     if initial:
         element["initial_value"] = initial
@@ -194,37 +194,38 @@ def _select(placeholder: str, labels: dict[str, str], initial: str | None = None
 
 
 EXISTING_CUSTOMER: Final = "existing_customer"
-CONFIRM_LABELS: Final = {
-    "new_customer": "Add as a new customer, even though a similar one exists",
-    "close_open": "Customer lost: close their open follow-ups",
+CONFIRM_LABELS: Final[Mapping[str, Text]] = {
+    "new_customer": _("Add as a new customer, even though a similar one exists"),
+    "close_open": _("Customer lost: close their open follow-ups"),
 }
 
 
 @dataclass(frozen=True)
 class ModalContext:
-    """Who the form is for and how to read what they type."""
+    """Who the form is for, how to read what they type, and the language to ask them in."""
 
     submitter_id: str
     zone_name: str
     default_hour: str
     phone_region: str
     now: datetime
+    t: Translator
 
 
-def _customer_picker(prefill: ModalPrefill) -> dict[str, Any]:
+def _customer_picker(prefill: ModalPrefill, t: Translator) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "external_select",
-        "placeholder": plain("Search by name, company, phone or email"),
+        "placeholder": plain(t.gettext("Search by name, company, phone or email")),
         "min_query_length": 1,
     }
     if prefill.customer_id is not None and prefill.customer_label:
         element["initial_option"] = option(str(prefill.customer_id), prefill.customer_label[:75])
     block = _input(
         EXISTING_CUSTOMER,
-        "Existing customer",
+        t.gettext("Existing customer"),
         element,
         optional=True,
-        hint="Pick one to fill in their details. Leave empty for a new customer.",
+        hint=t.gettext("Pick one to fill in their details. Leave empty for a new customer."),
     )
     block["dispatch_action"] = True
     return block
@@ -233,56 +234,73 @@ def _customer_picker(prefill: ModalPrefill) -> dict[str, Any]:
 def _customer_fields(
     prefill: ModalPrefill, context: ModalContext, refill: int
 ) -> list[dict[str, Any]]:
+    t = context.t
     return [
         _input(
             "customer_name",
-            "Customer",
-            _text("e.g. Wang Lei · 王磊", initial=prefill.customer_name, max_length=100),
+            t.gettext("Customer"),
+            _text(
+                t.gettext("e.g. {example}", example="Wang Lei · 王磊"),
+                initial=prefill.customer_name,
+                max_length=100,
+            ),
             refill=refill,
         ),
         _input(
             "company",
-            "Company",
-            _text("e.g. Shanghai Mingde Technology Co., Ltd.", initial=prefill.company),
+            t.gettext("Company"),
+            _text(t.gettext("e.g. Shanghai Mingde Technology Co., Ltd."), initial=prefill.company),
             refill=refill,
         ),
         _input(
             "phone",
-            "Phone",
-            _text("e.g. +86 138 0013 8000", initial=prefill.phone, max_length=40),
+            t.gettext("Phone"),
+            _text(
+                t.gettext("e.g. {example}", example="+86 138 0013 8000"),
+                initial=prefill.phone,
+                max_length=40,
+            ),
             optional=True,
-            hint=(
-                "Required for a new customer unless you give an email. "
-                f"Without a country code it's read as {context.phone_region}."
+            hint=t.gettext(
+                "Required for a new customer unless you give an email. Without a country code "
+                "it's read as {region}.",
+                region=context.phone_region,
             ),
             refill=refill,
         ),
-        _input("email", "Email", _email(prefill.email), optional=True, refill=refill),
+        _input(
+            "email",
+            t.gettext("Email address"),
+            _email(t, prefill.email),
+            optional=True,
+            refill=refill,
+        ),
     ]
 
 
 def _contact_fields(prefill: ModalPrefill, context: ModalContext) -> list[dict[str, Any]]:
+    t = context.t
     contacted = prefill.contacted_at or context.now
     return [
         _input(
             "contacted_at",
-            "When was this contact?",
+            t.gettext("When was this contact?"),
             {"type": "datetimepicker", "initial_date_time": int(contacted.timestamp())},
         ),
         _input(
             "method",
-            "How",
+            t.gettext("How"),
             _select(
-                "Phone, WeChat, visit…",
-                {k: str(v) for k, v in METHOD_LABELS.items()},
+                t.gettext("Phone, WeChat, visit…"),
+                {code: t.render(label) for code, label in METHOD_LABELS.items()},
                 prefill.method,
             ),
         ),
         _input(
             "summary",
-            "What was discussed",
+            t.gettext("What was discussed"),
             _text(
-                "e.g. Quoted 200 seats at ¥80; they compare us with Acme on SSO.",
+                t.gettext("e.g. Quoted 200 seats at ¥80; they compare us with Acme on SSO."),
                 initial=prefill.summary,
                 multiline=True,
                 max_length=3000,
@@ -290,64 +308,72 @@ def _contact_fields(prefill: ModalPrefill, context: ModalContext) -> list[dict[s
         ),
         _input(
             "feedback",
-            "What the customer said or wants",
+            t.gettext("What the customer said or wants"),
             _text(
-                "e.g. Needs CFO sign-off; budget is decided in December.",
+                t.gettext("e.g. Needs CFO sign-off; budget is decided in December."),
                 initial=prefill.feedback,
                 multiline=True,
                 max_length=3000,
             ),
-            hint="For won or lost, say why.",
+            hint=t.gettext("For won or lost, say why."),
         ),
     ]
 
 
 def _next_fields(prefill: ModalPrefill, context: ModalContext, refill: int) -> list[dict[str, Any]]:
+    t = context.t
     return [
         _input(
             "owner",
-            "Owner",
+            t.gettext("Owner"),
             {"type": "users_select", "initial_user": prefill.owner_id or context.submitter_id},
-            hint="Who is responsible for this customer and gets the reminders.",
+            hint=t.gettext("Who is responsible for this customer and gets the reminders."),
             refill=refill,
         ),
         _input(
             "next_at",
-            "Next contact",
+            t.gettext("Next contact"),
             _text(
-                "e.g. next Tue 3pm · 下周三下午3点 · in 2 weeks · 2026-12-01",
+                # Both languages are read whatever the reader's: the examples show one of each.
+                t.gettext("e.g. next Tue 3pm · 下周三下午3点 · in 2 weeks · 2026-12-01"),
                 initial=prefill.next_at_text,
             ),
             # Optional in the form only so a lost customer needs none; the server requires it
             # for every other status.
             optional=True,
-            hint=(
-                f"Required unless the customer is lost. Read in your time zone "
-                f"({context.zone_name}); a date without a time means {context.default_hour}."
+            hint=t.gettext(
+                "Required unless the customer is lost. Read in your time zone ({zone}); a date "
+                "without a time means {time}.",
+                zone=context.zone_name,
+                time=context.default_hour,
             ),
         ),
         _input(
             "next_action",
-            "Next step",
+            t.gettext("Next step"),
             _text(
-                "e.g. Send the revised quote with a 3-year discount",
+                t.gettext("e.g. Send the revised quote with a 3-year discount"),
                 initial=prefill.next_action,
                 max_length=500,
             ),
             optional=True,
-            hint="Required unless the customer is lost.",
+            hint=t.gettext("Required unless the customer is lost."),
         ),
         _input(
             "status",
-            "Customer status after this contact",
-            _select("Pick one", {k: str(v) for k, v in STATUS_LABELS.items()}, prefill.status),
+            t.gettext("Customer status after this contact"),
+            _select(
+                t.gettext("Pick one"),
+                {code: t.render(label) for code, label in STATUS_LABELS.items()},
+                prefill.status,
+            ),
             refill=refill,
         ),
         _input(
             "notes",
-            "Notes",
+            t.gettext("Notes"),
             _text(
-                "Anything else worth knowing",
+                t.gettext("Anything else worth knowing"),
                 initial=prefill.notes,
                 multiline=True,
                 max_length=3000,
@@ -357,39 +383,41 @@ def _next_fields(prefill: ModalPrefill, context: ModalContext, refill: int) -> l
     ]
 
 
-def _confirmations() -> dict[str, Any]:
+def _confirmations(t: Translator) -> dict[str, Any]:
     return _input(
         "confirm",
-        "Confirm",
+        t.gettext("Confirm"),
         {
             "type": "checkboxes",
-            "options": [option(value, label) for value, label in CONFIRM_LABELS.items()],
+            "options": [option(value, t.render(label)) for value, label in CONFIRM_LABELS.items()],
         },
         optional=True,
-        hint="Only needed when the form asks you to confirm.",
+        hint=t.gettext("Only needed when the form asks you to confirm."),
     )
 
 
 def followup_modal(
     *, prefill: ModalPrefill, context: ModalContext, metadata: ModalMetadata
 ) -> dict[str, Any]:
-    """The /followup form (also used to edit one). Placeholders show a good entry, so the form
-    teaches the standard; block_ids are the public contract listed in the README."""
+    """The /followup form (also used to edit one), in the language of `context.t`. Placeholders
+    show a good entry, so the form teaches the standard; block_ids are the public contract
+    listed in the README."""
+    t = context.t
     editing = metadata.edit_followup_id is not None
-    blocks: list[dict[str, Any]] = [] if editing else [_customer_picker(prefill)]
+    blocks: list[dict[str, Any]] = [] if editing else [_customer_picker(prefill, t)]
     if prefill.existing_note:
         blocks.append({"type": "context", "elements": [mrkdwn(prefill.existing_note)]})
     blocks += _customer_fields(prefill, context, metadata.refill)
     blocks += _contact_fields(prefill, context)
     blocks += _next_fields(prefill, context, metadata.refill)
     if not editing:
-        blocks.append(_confirmations())
+        blocks.append(_confirmations(t))
     return {
         "type": "modal",
         "callback_id": FOLLOWUP_CALLBACK,
-        "title": plain("Edit follow-up" if editing else "Log a follow-up"),
-        "submit": plain("Save changes" if editing else "Save"),
-        "close": plain("Cancel"),
+        "title": plain(t.gettext("Edit follow-up") if editing else t.gettext("Log a follow-up")),
+        "submit": plain(t.gettext("Save changes") if editing else t.gettext("Save")),
+        "close": plain(t.gettext("Cancel")),
         "private_metadata": metadata.encode(),
         "blocks": blocks,
     }
@@ -411,34 +439,57 @@ class Confirmation:
 EDIT_FOLLOWUP: Final = "followup_edit"
 
 
-def confirmation_message(confirmation: Confirmation) -> dict[str, Any]:
-    """The echo after saving: who, and — above all — when the next contact was read as."""
-    who = f"*{escape(confirmation.customer_name)}* ({escape(confirmation.company)})"
-    headline = f":white_check_mark: Logged a follow-up with {who}."
+def _sentences(t: Translator, sentences: list[str]) -> str:
+    # English separates sentences with a space; Chinese full stops need none.
+    return ("" if t.language == "zh" else " ").join(sentences)
+
+
+def confirmation_message(t: Translator, confirmation: Confirmation) -> dict[str, Any]:
+    """The echo after saving: who, and — above all — when the next contact was read as
+    (`next_when` is already in the reader's language and zone)."""
+    name, company = escape(confirmation.customer_name), escape(confirmation.company)
+    sentences = [
+        t.gettext(
+            ":white_check_mark: Logged a follow-up with *{name}* ({company}).",
+            name=name,
+            company=company,
+        )
+    ]
     if confirmation.customer_created:
-        headline += " New customer added."
+        sentences.append(t.gettext("New customer added."))
     if confirmation.closed_open:
-        headline += f" Marked lost; {confirmation.closed_open} open follow-up(s) closed."
-    details = (
-        f"*Next contact:* {confirmation.next_when}\n*Next step:* {escape(confirmation.next_action)}"
+        sentences.append(
+            t.ngettext(
+                "Marked lost; {count} open follow-up closed.",
+                "Marked lost; {count} open follow-ups closed.",
+                confirmation.closed_open,
+            )
+        )
+    details = t.gettext(
+        "*Next contact:* {when}\n*Next step:* {action}",
+        when=confirmation.next_when,
+        action=escape(confirmation.next_action),
     )
-    context = f"Owner: <@{confirmation.owner_id}>"
-    text = (
-        f"Logged a follow-up with {escape(confirmation.customer_name)} "
-        f"({escape(confirmation.company)}). Next contact: {confirmation.next_when}."
+    owner = "<@" + confirmation.owner_id + ">"
+    context = t.gettext("Owner: {owner}", owner=owner)
+    text = t.gettext(
+        "Logged a follow-up with {name} ({company}). Next contact: {when}.",
+        name=name,
+        company=company,
+        when=confirmation.next_when,
     )
     return {
         "text": text,
         "blocks": [
             {
                 "type": "section",
-                "text": mrkdwn(headline),
+                "text": mrkdwn(_sentences(t, sentences)),
                 **(
                     {
                         "accessory": {
                             "type": "button",
                             "action_id": EDIT_FOLLOWUP,
-                            "text": plain("Edit"),
+                            "text": plain(t.gettext("Edit")),
                             "value": str(confirmation.followup_id),
                         }
                     }
@@ -453,40 +504,67 @@ def confirmation_message(confirmation: Confirmation) -> dict[str, Any]:
 
 
 def owner_notice(
-    *, author_id: str, customer_name: str, company: str, summary: str, next_when: str
+    t: Translator,
+    *,
+    author_id: str,
+    customer_name: str,
+    company: str,
+    summary: str,
+    next_when: str,
 ) -> dict[str, Any]:
-    text = (
-        f":memo: <@{author_id}> logged a follow-up with your customer "
-        f"*{escape(customer_name)}* · {escape(company)}:\n> {escape(summary[:500])}\n"
-        f"Next contact: {next_when}"
+    """To a customer's owner when a colleague logs a follow-up with them, in the owner's words."""
+    text = t.gettext(
+        ":memo: <@{author}> logged a follow-up with your customer *{name}* · {company}:\n"
+        "> {summary}\nNext contact: {when}",
+        author=author_id,
+        name=escape(customer_name),
+        company=escape(company),
+        summary=escape(summary[:500]),
+        when=next_when,
     )
     return {
-        "text": f"New follow-up on your customer {escape(customer_name)}",
+        "text": t.gettext("New follow-up on your customer {name}", name=escape(customer_name)),
         "blocks": [{"type": "section", "text": mrkdwn(text)}],
     }
 
 
-HELP_TEXT: Final = "\n".join(
-    [
-        "*/followup* — log a follow-up with a customer (opens a form).",
-        "*/followup <customer name>* — the same, with the name filled in"
-        " (and the customer's details, if they are already known).",
-        "*/followup find <name | company | phone | email>* — look a customer up: who owns them,"
-        " their status and every follow-up so far.",
-        "*/followup list* — your open follow-ups: overdue, today and the next 7 days.",
-        "*/followup edit* — edit the follow-up you logged last (or press Edit on a confirmation).",
-        "*/followup history <customer>* — every change to a customer and their follow-ups"
-        " (owner, their manager, admins).",
-        "*/followup merge* — merge two records of one customer (managers and admins; undoable).",
-        "*/followup team* — choose managers and assign reps to them (admins).",
-        "*/followup export [status=won] [since=2026-01-01] [lang=zh]* — your follow-ups (a"
-        " manager's: their team's; an admin's: everyone's) as a spreadsheet, sent to your DM.",
-        "*/followup help* — this help.",
-        "Your own list, with buttons, is always in the app's *Home* tab. Reminders arrive by DM"
-        " when a follow-up is due.",
+def help_message(t: Translator) -> dict[str, Any]:
+    """`/followup help` in the reader's language; the commands themselves stay as typed."""
+    lines = [
+        t.gettext("*/followup* — log a follow-up with a customer (opens a form)."),
+        t.gettext(
+            "*/followup <customer name>* — the same, with the name filled in (and the "
+            "customer's details, if they are already known)."
+        ),
+        t.gettext(
+            "*/followup find <name | company | phone | email>* — look a customer up: who owns "
+            "them, their status and every follow-up so far."
+        ),
+        t.gettext("*/followup list* — your open follow-ups: overdue, today and the next 7 days."),
+        t.gettext(
+            "*/followup edit* — edit the follow-up you logged last (or press Edit on a "
+            "confirmation)."
+        ),
+        t.gettext(
+            "*/followup history <customer>* — every change to a customer and their follow-ups "
+            "(owner, their manager, admins)."
+        ),
+        t.gettext(
+            "*/followup merge* — merge two records of one customer (managers and admins; undoable)."
+        ),
+        t.gettext("*/followup team* — choose managers and assign reps to them (admins)."),
+        t.gettext(
+            "*/followup export [status=won] [since=2026-01-01] [lang=zh]* — your follow-ups (a "
+            "manager's: their team's; an admin's: everyone's) as a spreadsheet, sent to your DM."
+        ),
+        t.gettext(
+            "*/followup lang zh|en|auto* — choose your language (default: your Slack language)."
+        ),
+        t.gettext("*/followup help* — this help."),
+        t.gettext(
+            "Your own list, with buttons, is always in the app's *Home* tab. Reminders arrive by "
+            "DM when a follow-up is due."
+        ),
     ]
-)
-
-
-def help_message() -> dict[str, Any]:
-    return {"text": HELP_TEXT, "blocks": [{"type": "section", "text": mrkdwn(HELP_TEXT)}]}
+    text = "\n".join(lines)
+    return {"text": text, "blocks": [{"type": "section", "text": mrkdwn(text)}]}

@@ -14,8 +14,9 @@ from bot.i18n import parse_language, translator
 from bot.lookup import customer_card, find_customers
 from bot.permissions import NotAllowedError
 from bot.services import Services, services_from
-from handlers.blocks import help_message
+from handlers.blocks import escape, help_message
 from handlers.edit import open_edit
+from handlers.erase import erase_command
 from handlers.export import run_export_command
 from handlers.form import parse_id
 from handlers.lookup_blocks import (
@@ -39,6 +40,7 @@ HISTORY_WORDS = frozenset({"history", "log", "历史", "记录"})
 TEAM_WORDS = frozenset({"team", "团队"})
 MERGE_WORDS = frozenset({"merge", "合并"})
 EXPORT_WORDS = frozenset({"export", "导出"})
+ERASE_WORDS = frozenset({"erase", "forget", "删除", "抹除"})
 LANGUAGE_WORDS = frozenset({"lang", "language", "语言"})
 FOLLOW_SLACK_WORDS = frozenset({"auto", "slack", "default", "自动"})
 
@@ -59,8 +61,10 @@ def handle_followup_command(
     user_id = str(command.get("user_id") or "")
     if word.lower() in LANGUAGE_WORDS:
         ack(**_choose_language(services, user_id, rest.strip()))
+    elif word.lower() in ERASE_WORDS:
+        ack(**erase_command(services, user_id, rest.strip()))
     elif word.lower() in HELP_WORDS:
-        ack(**help_message())
+        ack(**help_message(services.users.translator(user_id)))
     elif word.lower() in FIND_WORDS:
         ack(**_find(services, rest.strip(), user_id))
     elif word.lower() in HISTORY_WORDS:
@@ -75,8 +79,9 @@ def handle_followup_command(
             services, client, trigger_id=str(command.get("trigger_id") or ""), user_id=user_id
         )
         if not opened:
+            t = services.users.translator(user_id)
             respond(
-                text="Couldn't open the merge form just now — please try again.",
+                text=t.gettext("Couldn't open the merge form just now — please try again."),
                 response_type="ephemeral",
             )
     elif word.lower() in EDIT_WORDS and not rest:
@@ -88,14 +93,14 @@ def handle_followup_command(
             user_id=user_id,
             channel_id=command.get("channel_id"),
             followup_id=None,
+            t=services.users.translator(user_id),
         )
         if problem:
             respond(text=problem, response_type="ephemeral")
     elif word.lower() in LIST_WORDS and not rest:
-        data = home_data(
-            services.db, user_id, zone=services.users.zone(user_id), now=services.clock()
-        )
-        ack(**list_message(data))
+        prefs = services.users.prefs(user_id)
+        data = home_data(services.db, user_id, zone=prefs.zone, now=services.clock())
+        ack(**list_message(data, t=translator(prefs.language)))
     else:
         ack()
         _open_form(services, client, respond, command, text)
@@ -120,44 +125,48 @@ def _choose_language(services: Services, user_id: str, wanted: str) -> dict[str,
 
 
 def _find(services: Services, query: str, viewer_id: str) -> dict[str, Any]:
+    t = services.users.translator(viewer_id)
     if not query:
-        return help_message()
+        return help_message(t)
     hits = find_customers(services.db, services.settings, query, viewer_id=viewer_id)
     if not hits:
-        return no_match_message(query)
+        return no_match_message(query, t=t)
     if len(hits) == 1:
-        return _card(services, hits[0].id, viewer_id) or no_match_message(query)
-    return results_message(query, hits)
+        return _card(services, hits[0].id, viewer_id) or no_match_message(query, t=t)
+    return results_message(query, hits, t=t)
 
 
 def _history(services: Services, query: str, viewer_id: str) -> dict[str, Any]:
+    prefs = services.users.prefs(viewer_id)
+    t = translator(prefs.language)
     if not query:
-        return help_message()
+        return help_message(t)
     hits = find_customers(services.db, services.settings, query, viewer_id=viewer_id)
     if not hits:
-        return no_match_message(query)
+        return no_match_message(query, t=t)
     if len(hits) > 1 and hits[0].name != query:
-        return results_message(query, hits)
+        return results_message(query, hits, t=t)
     try:
         history = customer_history(services.db, services.settings, hits[0].id, viewer_id=viewer_id)
     except NotAllowedError as refused:
-        text = (
-            f"{hits[0].name}'s history is visible to their owner <@{refused.owner_id}>, "
-            "that owner's manager and admins."
+        text = t.gettext(
+            "{customer}'s history is visible to their owner <@{owner_id}>, that owner's manager"
+            " and admins.",
+            customer=escape(hits[0].name),
+            owner_id=refused.owner_id,
         )
         return {"text": text}
     if history is None:
-        return no_match_message(query)
-    zone = services.users.zone(viewer_id)
-    return history_message(history, zone=zone, now=services.clock())
+        return no_match_message(query, t=t)
+    return history_message(history, zone=prefs.zone, now=services.clock(), t=t)
 
 
 def _card(services: Services, customer_id: int, viewer_id: str) -> dict[str, Any] | None:
     card = customer_card(services.db, services.settings, customer_id, viewer_id=viewer_id)
     if card is None:
         return None
-    zone = services.users.zone(viewer_id)
-    return card_message(card, zone=zone, now=services.clock())
+    prefs = services.users.prefs(viewer_id)
+    return card_message(card, zone=prefs.zone, now=services.clock(), t=translator(prefs.language))
 
 
 def _open_form(
@@ -182,8 +191,11 @@ def _open_form(
         prefill=prefill_from(snapshot, text[:100], services=services, viewer_id=user_id),
     )
     if not opened:
+        t = services.users.translator(user_id)
         respond(
-            text="Couldn't open the follow-up form just now — please run /followup again.",
+            text=t.gettext(
+                "Couldn't open the follow-up form just now — please run /followup again."
+            ),
             response_type="ephemeral",
         )
 
@@ -202,10 +214,12 @@ def _actor(body: dict[str, Any]) -> str:
 
 def on_open_card(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     ack()
+    services = services_from(context)
     customer_id = _action_customer_id(body)
-    card = _card(services_from(context), customer_id, _actor(body)) if customer_id else None
+    card = _card(services, customer_id, _actor(body)) if customer_id else None
     if card is None:
-        respond(text="That customer no longer exists.", response_type="ephemeral")
+        t = services.users.translator(_actor(body))
+        respond(text=t.gettext("That customer no longer exists."), response_type="ephemeral")
         return
     respond(replace_original=True, **card)
 
@@ -232,6 +246,8 @@ def on_log_for_customer(
         prefill=prefill_from(snapshot, "", services=services, viewer_id=actor),
     )
     if not opened:
+        t = services.users.translator(actor)
         respond(
-            text="Couldn't open the form just now — please try again.", response_type="ephemeral"
+            text=t.gettext("Couldn't open the form just now — please try again."),
+            response_type="ephemeral",
         )

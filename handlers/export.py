@@ -23,29 +23,32 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.exporter import CountedRows, ExportFilter, Lang, export_rows, log_export, write_export
-from bot.permissions import role_of
+from bot.i18n import Text, Translator, _, translator
+from bot.permissions import Role, role_of
 from bot.services import Services
 from storage.models import STATUSES
 
 logger = logging.getLogger(__name__)
 
-USAGE: Final = (
-    "Usage: `/followup export [status=won] [since=2026-01-01] [lang=zh]` — "
-    f"status is one of {', '.join(STATUSES)}; since is a date (YYYY-MM-DD); lang is en or zh."
+USAGE: Final = _(
+    "Usage: `/followup export [status=won] [since=2026-01-01] [lang=zh]` — status is one of "
+    "{statuses}; since is a date (YYYY-MM-DD); lang is en or zh.",
+    statuses=", ".join(STATUSES),
 )
-PREPARING: Final = "Preparing your export — I'll send the file to your DM with me."
-FAILED: Final = "Couldn't build or send your export just now — nothing was sent. Please try again."
-NO_DM: Final = "Couldn't open a DM with you to send the file — nothing was sent. Please try again."
 
 
 class ExportArgsError(ValueError):
-    """The command's arguments can't be read; the message says what to type instead."""
+    """The command's arguments can't be read; `problem` says what is wrong (usage follows it)."""
+
+    def __init__(self, problem: Text) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
 
 
 @dataclass(frozen=True)
 class ExportRequest:
     filt: ExportFilter
-    lang: Lang | None  # None: the user's Slack language decides
+    lang: Lang | None  # None: the user's language decides
 
 
 def parse_export_args(args: str) -> ExportRequest:
@@ -56,11 +59,11 @@ def parse_export_args(args: str) -> ExportRequest:
         key, equals, value = token.partition("=")
         key = key.lower()
         if not equals or not value:
-            raise ExportArgsError(f"“{token}” isn't key=value. {USAGE}")
+            raise ExportArgsError(_("“{token}” isn't key=value.", token=token))
         if key not in ("status", "since", "lang"):
-            raise ExportArgsError(f"Unknown option “{key}”. {USAGE}")
+            raise ExportArgsError(_("Unknown option “{option}”.", option=key))
         if key in seen:
-            raise ExportArgsError(f"“{key}” is given twice. {USAGE}")
+            raise ExportArgsError(_("“{option}” is given twice.", option=key))
         seen[key] = value
     return ExportRequest(
         ExportFilter(status=_status(seen.get("status")), since=_since(seen.get("since"))),
@@ -72,7 +75,7 @@ def _status(value: str | None) -> str | None:
     if value is None:
         return None
     if value.lower() not in STATUSES:
-        raise ExportArgsError(f"“{value}” isn't a status. {USAGE}")
+        raise ExportArgsError(_("“{value}” isn't a status.", value=value))
     return value.lower()
 
 
@@ -82,7 +85,7 @@ def _since(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ExportArgsError(f"“{value}” isn't a date like 2026-01-01. {USAGE}") from None
+        raise ExportArgsError(_("“{value}” isn't a date like 2026-01-01.", value=value)) from None
 
 
 def _lang(value: str | None) -> Lang | None:
@@ -92,7 +95,7 @@ def _lang(value: str | None) -> Lang | None:
         return "en"
     if value.lower() in ("zh", "cn", "中文"):
         return "zh"
-    raise ExportArgsError(f"“{value}” isn't a language: use lang=en or lang=zh. {USAGE}")
+    raise ExportArgsError(_("“{value}” isn't a language: use lang=en or lang=zh.", value=value))
 
 
 def run_export_command(
@@ -106,18 +109,30 @@ def run_export_command(
 ) -> None:
     """All of `/followup export` for the command router."""
     user_id = str(command.get("user_id") or "")
+    t = services.users.translator(user_id)
     try:
         request = parse_export_args(args)
     except ExportArgsError as problem:
-        ack(text=str(problem), response_type="ephemeral")
+        ack(text=f"{t.render(problem.problem)} {t.render(USAGE)}", response_type="ephemeral")
         return
-    ack(text=PREPARING, response_type="ephemeral")
+    ack(
+        text=t.gettext("Preparing your export — I'll send the file to your DM with me."),
+        response_type="ephemeral",
+    )
     respond(text=send_export(services, client, user_id, request), response_type="ephemeral")
 
 
 def send_export(services: Services, client: WebClient, user_id: str, request: ExportRequest) -> str:
-    """Build the file, DM it, log it; what to tell the user."""
-    lang = request.lang or _user_lang(services, user_id)
+    """Build the file, DM it, log it; what to tell the user (in their language).
+
+    The spreadsheet's headers are in the user's language too, unless `lang=` asked otherwise.
+    """
+    prefs = services.users.prefs(user_id)
+    t = translator(prefs.language)
+    lang: Lang = request.lang or prefs.language
+    failed = t.gettext(
+        "Couldn't build or send your export just now — nothing was sent. Please try again."
+    )
     try:
         rows = CountedRows(
             export_rows(
@@ -125,31 +140,37 @@ def send_export(services: Services, client: WebClient, user_id: str, request: Ex
             )
         )
         data = write_export(rows, None, "xlsx")
-        scope = _scope(services, user_id)
+        with services.db.reader() as session:
+            role = role_of(session, services.settings, user_id)
     except SQLAlchemyError:
         logger.exception("export for %s failed", user_id)
-        return FAILED
+        return failed
     count = rows.data_rows
+    now = services.clock()
+    today = now.astimezone(prefs.zone).date()
+    described = _described(request.filt, t, today)
     if count == 0:
-        return f"No follow-ups to export{_described(request.filt)} — nothing was sent."
+        if described is None:
+            return t.gettext("No follow-ups to export — nothing was sent.")
+        return t.gettext("No follow-ups to export ({filter}) — nothing was sent.", filter=described)
     try:
         channel = services.users.dm_channel(user_id)
     except (SlackApiError, SlackClientError, OSError) as error:
         logger.warning("export for %s: no DM channel: %s", user_id, error)
-        return NO_DM
-    now = services.clock()
-    local_day = now.astimezone(services.settings.zone).date().isoformat()
+        return t.gettext(
+            "Couldn't open a DM with you to send the file — nothing was sent. Please try again."
+        )
     try:
         client.files_upload_v2(
             channel=channel,
             file=data or b"",
-            filename=f"followups-{local_day}.xlsx",
-            title=f"Follow-ups export {local_day}",
-            initial_comment=f"{scope}: {_plural(count)}{_described(request.filt)}.",
+            filename=f"followups-{today.isoformat()}.xlsx",
+            title=t.gettext("Follow-ups export {day}", day=t.calendar_day(today)),
+            initial_comment=_comment(t, role, count, described),
         )
     except (SlackApiError, SlackClientError, OSError) as error:
         logger.warning("export for %s: upload failed: %s", user_id, error)
-        return FAILED
+        return failed
     # Logged once the data has left the database, so the log says who took what out.
     try:
         log_export(
@@ -163,29 +184,32 @@ def send_export(services: Services, client: WebClient, user_id: str, request: Ex
         )
     except SQLAlchemyError:
         logger.exception("export for %s was sent but couldn't be logged", user_id)
-    return f"Sent to your DM: {_plural(count)}."
+    return t.ngettext(
+        "Sent to your DM: {count} follow-up.", "Sent to your DM: {count} follow-ups.", count
+    )
 
 
-def _user_lang(services: Services, user_id: str) -> Lang:
-    """Chinese headers for someone whose Slack is in Chinese, English otherwise."""
-    locale = services.users.prefs(user_id).locale or ""
-    return "zh" if locale.lower().startswith("zh") else "en"
+def _comment(t: Translator, role: Role, count: int, described: str | None) -> str:
+    """The message the file comes with: whose follow-ups, how many, which."""
+    if role == "admin":
+        scope = t.gettext("Everyone's follow-ups")
+    elif role == "manager":
+        scope = t.gettext("Your team's follow-ups")
+    else:
+        scope = t.gettext("Your follow-ups")
+    counted = t.ngettext("{count} follow-up", "{count} follow-ups", count)
+    if described is None:
+        return t.gettext("{scope}: {count}.", scope=scope, count=counted)
+    return t.gettext("{scope}: {count} ({filter}).", scope=scope, count=counted, filter=described)
 
 
-def _scope(services: Services, user_id: str) -> str:
-    with services.db.reader() as session:
-        role = role_of(session, services.settings, user_id)
-    return {"admin": "Everyone's", "manager": "Your team's", "rep": "Your"}[role] + " follow-ups"
-
-
-def _plural(count: int) -> str:
-    return f"{count:,} follow-up{'' if count == 1 else 's'}"
-
-
-def _described(filt: ExportFilter) -> str:
-    parts = []
+def _described(filt: ExportFilter, t: Translator, today: date) -> str | None:
+    """The filter in words ("status won, since Thu 26 Nov"), or None when there is none."""
+    since = t.calendar_day(filt.since, today) if filt.since is not None else None
+    if filt.status is not None and since is not None:
+        return t.gettext("status {status}, since {since}", status=filt.status, since=since)
     if filt.status is not None:
-        parts.append(f"status {filt.status}")
-    if filt.since is not None:
-        parts.append(f"since {filt.since.isoformat()}")
-    return f" ({', '.join(parts)})" if parts else ""
+        return t.gettext("status {status}", status=filt.status)
+    if since is not None:
+        return t.gettext("since {since}", since=since)
+    return None

@@ -10,9 +10,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.home import HomeData, ItemGroup, home_data
+from bot.i18n import Translator, translator
 from bot.services import Services, services_from
-from bot.timefmt import describe_moment, local_label
 from handlers.blocks import ModalPrefill, escape, mrkdwn, plain
+from handlers.lookup_blocks import english, group_title, groups_of, more_line
 from handlers.modal import open_followup_modal
 from handlers.reminder_blocks import item_actions
 
@@ -51,56 +52,63 @@ def on_log_followup(
 
 
 def publish_home(services: Services, client: WebClient, user_id: str) -> None:
-    """(Re)draw a user's Home tab; called on open and after anything that changes their list."""
-    zone = services.users.zone(user_id)
-    data = home_data(services.db, user_id, zone=zone, now=services.clock())
+    """(Re)draw a user's Home tab, in their language and time zone; called on open and after
+    anything that changes their list."""
+    prefs = services.users.prefs(user_id)
+    data = home_data(services.db, user_id, zone=prefs.zone, now=services.clock())
     try:
-        client.views_publish(user_id=user_id, view=home_view(data))
+        client.views_publish(user_id=user_id, view=home_view(data, t=translator(prefs.language)))
     except SlackApiError as error:
         logger.warning("views.publish for %s failed: %s", user_id, error.response.get("error"))
 
 
-def _group_blocks(title: str, group: ItemGroup, data: HomeData) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = [{"type": "header", "text": plain(f"{title} ({group.total})")}]
+def _group_blocks(
+    t: Translator, key: str, group: ItemGroup, data: HomeData
+) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": plain(group_title(t, key, group))}]
     if not group.items:
-        blocks.append({"type": "context", "elements": [mrkdwn("Nothing here.")]})
+        blocks.append({"type": "context", "elements": [mrkdwn(t.gettext("Nothing here."))]})
         return blocks
     for item in group.items:
-        when = describe_moment(item.due_at, data.zone, data.now)
         line = (
             f"*{escape(item.customer_name)}* · {escape(item.company)}\n"
-            f"{escape(item.next_action[:200])} — {when}"
+            f"{escape(item.next_action[:200])} — {t.when(item.due_at, data.zone, data.now)}"
         )
-        blocks += [{"type": "section", "text": mrkdwn(line)}, item_actions(item.followup_id)]
-    if group.total > len(group.items):
-        more = group.total - len(group.items)
-        blocks.append({"type": "context", "elements": [mrkdwn(f"+{more} more")]})
+        blocks += [{"type": "section", "text": mrkdwn(line)}, item_actions(item.followup_id, t)]
+    more = more_line(t, group)
+    if more:
+        blocks.append({"type": "context", "elements": [mrkdwn(more)]})
     return blocks
 
 
-def home_view(data: HomeData) -> dict[str, Any]:
+def home_view(data: HomeData, *, t: Translator | None = None) -> dict[str, Any]:
+    t = english(t)
     blocks: list[dict[str, Any]] = [
         {
             "type": "section",
-            "text": mrkdwn(f"Your follow-ups, in your time zone ({data.zone.key})."),
+            "text": mrkdwn(
+                t.gettext("Your follow-ups, in your time zone ({zone}).", zone=data.zone.key)
+            ),
             "accessory": {
                 "type": "button",
                 "action_id": LOG_FOLLOWUP,
-                "text": plain("Log follow-up"),
+                "text": plain(t.gettext("Log follow-up")),
                 "style": "primary",
             },
         }
     ]
-    blocks += _group_blocks("Overdue", data.overdue, data)
-    blocks += _group_blocks("Due today", data.today, data)
-    blocks += _group_blocks("Next 7 days", data.week, data)
-    blocks.append({"type": "header", "text": plain("Recently done")})
+    for key, group in groups_of(data):
+        blocks += _group_blocks(t, key, group, data)
+    blocks.append({"type": "header", "text": plain(t.gettext("Recently done"))})
     done_lines = [
         f"• *{escape(d.customer_name)}* · {escape(d.company)} — "
-        f"{local_label(d.done_at, data.zone, data.now)}"
+        f"{t.moment(d.done_at, data.zone, data.now)}"
         for d in data.done
     ]
     blocks.append(
-        {"type": "section", "text": mrkdwn("\n".join(done_lines) or "Nothing closed yet.")}
+        {
+            "type": "section",
+            "text": mrkdwn("\n".join(done_lines) or t.gettext("Nothing closed yet.")),
+        }
     )
     return {"type": "home", "blocks": blocks}

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.followups import FormError
+from bot.i18n import DEFAULT_LANGUAGE, Translator, translator
 from bot.lookup import CustomerHit, find_customers
 from bot.merge import (
     AWAY_BLOCK,
@@ -47,15 +48,6 @@ OPTION_LABEL_MAX: Final = 75  # Slack's limit for an option's text
 OWNER_LABEL_MAX: Final = 24
 MAX_DB_ID: Final = 2**31 - 1  # customers.id and change_log.id are 32-bit integers
 
-MERGE_FAILED = "Couldn't merge just now — nothing was changed. Press Merge again."
-REPS_REFUSED = "Only managers and admins can merge customers."
-EXPLAINER = (
-    "Every follow-up of the *second* customer moves to the *first*. The first takes the "
-    "second's phone or email only where it has none — nothing is overwritten — and the second "
-    "customer is removed. You'll get a DM with an *Undo merge* button.\n"
-    "Only admins, and managers of both customers' owners, can merge."
-)
-
 
 def register(app: App) -> None:
     app.view(MERGE_CALLBACK)(on_merge_submitted)
@@ -67,7 +59,7 @@ def register(app: App) -> None:
 # --- Block Kit -------------------------------------------------------------------------------
 
 
-def _picker(block_id: str, label: str, hint: str) -> dict[str, Any]:
+def _picker(block_id: str, label: str, hint: str, t: Translator) -> dict[str, Any]:
     return {
         "type": "input",
         "block_id": block_id,
@@ -76,23 +68,39 @@ def _picker(block_id: str, label: str, hint: str) -> dict[str, Any]:
         "element": {
             "type": "external_select",
             "action_id": block_id,
-            "placeholder": plain("Type a name, company, phone or email"),
+            "placeholder": plain(t.gettext("Type a name, company, phone or email")),
             "min_query_length": 1,
         },
     }
 
 
-def merge_modal() -> dict[str, Any]:
+def merge_modal(t: Translator) -> dict[str, Any]:
+    explainer = t.gettext(
+        "Every follow-up of the *second* customer moves to the *first*. The first takes the "
+        "second's phone or email only where it has none — nothing is overwritten — and the "
+        "second customer is removed. You'll get a DM with an *Undo merge* button.\n"
+        "Only admins, and managers of both customers' owners, can merge."
+    )
     return {
         "type": "modal",
         "callback_id": MERGE_CALLBACK,
-        "title": plain("Merge customers"),
-        "submit": plain("Merge"),
-        "close": plain("Cancel"),
+        "title": plain(t.gettext("Merge customers")),
+        "submit": plain(t.gettext("Merge")),
+        "close": plain(t.gettext("Cancel")),
         "blocks": [
-            _picker(MERGE_KEEP, "Keep this customer", "It stays, with every follow-up of both."),
-            _picker(MERGE_AWAY, "Merge this one into it", "It is removed after the merge."),
-            {"type": "context", "elements": [mrkdwn(EXPLAINER)]},
+            _picker(
+                MERGE_KEEP,
+                t.gettext("Keep this customer"),
+                t.gettext("It stays, with every follow-up of both."),
+                t,
+            ),
+            _picker(
+                MERGE_AWAY,
+                t.gettext("Merge this one into it"),
+                t.gettext("It is removed after the merge."),
+                t,
+            ),
+            {"type": "context", "elements": [mrkdwn(explainer)]},
         ],
     }
 
@@ -109,21 +117,36 @@ def option_label(hit: CustomerHit, owner_name: str) -> str:
     return head + tail
 
 
-def _customer(name: str | None, company: str | None, customer_id: int) -> str:
+def _customer(name: str | None, company: str | None, customer_id: int, t: Translator) -> str:
     if name is None:
-        return f"customer #{customer_id}"
+        return t.gettext("customer #{id}", id=str(customer_id))
     return f"*{escape(name)}* · {escape(company or '')}"
 
 
-def merged_message(summary: MergeSummary) -> dict[str, Any]:
-    away = _customer(summary.merged_name, summary.merged_company, summary.merged_id)
-    kept = _customer(summary.kept_name, summary.kept_company, summary.kept_id)
-    moved = _followups(summary.moved_followups)
-    details = f"{moved} moved."
-    if summary.filled_fields:
-        fields = " and ".join(_FIELD_NAMES.get(f, f) for f in summary.filled_fields)
-        details += f" The kept customer took the {fields} it was missing."
-    text = f"Merged {away} into {kept}. {details}"
+def _filled(fields: tuple[str, ...], t: Translator) -> str:
+    """What the kept customer took from the removed one; one whole sentence per case."""
+    if set(fields) == {"phone_e164", "email"}:
+        return t.gettext("The kept customer took the phone and email it was missing.")
+    if "phone_e164" in fields:
+        return t.gettext("The kept customer took the phone it was missing.")
+    if "email" in fields:
+        return t.gettext("The kept customer took the email it was missing.")
+    return ""
+
+
+def merged_message(summary: MergeSummary, t: Translator) -> dict[str, Any]:
+    away = _customer(summary.merged_name, summary.merged_company, summary.merged_id, t)
+    kept = _customer(summary.kept_name, summary.kept_company, summary.kept_id, t)
+    moved = summary.moved_followups
+    text = t.ngettext(
+        "Merged {away} into {kept}. {count} follow-up moved.",
+        "Merged {away} into {kept}. {count} follow-ups moved.",
+        moved,
+        away=away,
+        kept=kept,
+    )
+    if filled := _filled(summary.filled_fields, t):
+        text = f"{text} {filled}"
     return {
         "text": text,
         "blocks": [
@@ -135,17 +158,24 @@ def merged_message(summary: MergeSummary) -> dict[str, Any]:
                     {
                         "type": "button",
                         "action_id": MERGE_UNDO,
-                        "text": plain("Undo merge"),
+                        "text": plain(t.gettext("Undo merge")),
                         "value": str(summary.log_id),
                         "confirm": {
-                            "title": plain("Undo this merge?"),
+                            "title": plain(t.gettext("Undo this merge?")),
                             # Plain and name-free: Slack caps a confirm's text at 300.
                             "text": plain(
-                                f"The removed customer comes back with its {moved}; what the "
-                                "kept customer took from it is given back unless changed since."
+                                t.ngettext(
+                                    "The removed customer comes back with its {count} "
+                                    "follow-up; what the kept customer took from it is given "
+                                    "back unless changed since.",
+                                    "The removed customer comes back with its {count} "
+                                    "follow-ups; what the kept customer took from it is given "
+                                    "back unless changed since.",
+                                    moved,
+                                )
                             ),
-                            "confirm": plain("Undo merge"),
-                            "deny": plain("Keep merged"),
+                            "confirm": plain(t.gettext("Undo merge")),
+                            "deny": plain(t.gettext("Keep merged")),
                         },
                     }
                 ],
@@ -154,28 +184,27 @@ def merged_message(summary: MergeSummary) -> dict[str, Any]:
     }
 
 
-def undone_message(summary: MergeSummary | None, *, actor_id: str, moved: int) -> dict[str, Any]:
+def undone_message(
+    summary: MergeSummary | None, t: Translator, *, actor_id: str, moved: int
+) -> dict[str, Any]:
     if summary is None:
-        text = f"Merge undone by <@{actor_id}>."
+        text = t.gettext("Merge undone by <@{actor}>.", actor=actor_id)
     else:
-        away = _customer(summary.merged_name, summary.merged_company, summary.merged_id)
-        kept = _customer(summary.kept_name, summary.kept_company, summary.kept_id)
-        text = (
-            f"Merge undone by <@{actor_id}>: {away} is back, separate from {kept}, "
-            f"with its {_followups(moved)}."
+        text = t.ngettext(
+            "Merge undone by <@{actor}>: {away} is back, separate from {kept}, "
+            "with its {count} follow-up.",
+            "Merge undone by <@{actor}>: {away} is back, separate from {kept}, "
+            "with its {count} follow-ups.",
+            moved,
+            actor=actor_id,
+            away=_customer(summary.merged_name, summary.merged_company, summary.merged_id, t),
+            kept=_customer(summary.kept_name, summary.kept_company, summary.kept_id, t),
         )
     return _note_message(f":leftwards_arrow_with_hook: {text}", text)
 
 
 def _note_message(markdown: str, text: str) -> dict[str, Any]:
     return {"text": text, "blocks": [{"type": "section", "text": mrkdwn(markdown)}]}
-
-
-_FIELD_NAMES: Final = {"phone_e164": "phone", "email": "email"}
-
-
-def _followups(count: int) -> str:
-    return f"{count} follow-up" + ("" if count == 1 else "s")
 
 
 # --- opening the form ------------------------------------------------------------------------
@@ -189,9 +218,9 @@ def open_merge_modal(
     Anyone may open it: who may merge is decided on submit, on the server, with the customers
     known — a rep is refused there.
     """
-    del services  # nothing per-user in the form yet; the same signature as the other openers
+    view = merge_modal(services.users.translator(user_id))
     try:
-        client.views_open(trigger_id=trigger_id, view=merge_modal())
+        client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as error:
         logger.warning(
             "views.open of the merge form for %s failed: %s", user_id, error.response.get("error")
@@ -252,16 +281,17 @@ def on_merge_submitted(
 ) -> None:
     services = services_from(context)
     actor = _actor(body)
+    t = services.users.translator(actor) if actor else translator(DEFAULT_LANGUAGE)
     view = _dict(body.get("view"))
     keep_id, away_id = _picked(view, MERGE_KEEP), _picked(view, MERGE_AWAY)
     problems = {
-        block_id: "Pick a customer from the list."
+        block_id: t.gettext("Pick a customer from the list.")
         for block_id, picked in ((MERGE_KEEP, keep_id), (MERGE_AWAY, away_id))
         if picked is None
     }
     if not actor:
         # Slack always says who submitted; without it nothing can be checked, so merge nothing.
-        problems = {MERGE_AWAY: MERGE_FAILED}
+        problems = {MERGE_AWAY: _merge_failed(t)}
     if problems or keep_id is None or away_id is None:
         ack(response_action="errors", errors=problems)
         return
@@ -275,29 +305,36 @@ def on_merge_submitted(
             now=services.clock(),
         )
     except FormError as invalid:
-        ack(response_action="errors", errors=invalid.errors)
+        ack(response_action="errors", errors=invalid.rendered(t))
         return
     except NotAllowedError as refused:
-        ack(response_action="errors", errors={MERGE_AWAY: _refusal(refused)})
+        ack(response_action="errors", errors={MERGE_AWAY: _refusal(refused, t)})
         return
     except SQLAlchemyError:
         logger.exception("merging customers %s into %s failed", away_id, keep_id)
-        ack(response_action="errors", errors={MERGE_AWAY: MERGE_FAILED})
+        ack(response_action="errors", errors={MERGE_AWAY: _merge_failed(t)})
         return
     ack()
-    _after_merge(services, client, actor, result)
+    _after_merge(services, client, actor, result, t)
 
 
-def _refusal(refused: NotAllowedError) -> str:
+def _merge_failed(t: Translator) -> str:
+    return t.gettext("Couldn't merge just now — nothing was changed. Press Merge again.")
+
+
+def _refusal(refused: NotAllowedError, t: Translator) -> str:
     if isinstance(refused, MergeNotAllowedError):
-        return REPS_REFUSED
-    return (
-        f"<@{refused.owner_id}>'s customers aren't in your team — only their manager or an "
-        "admin can merge them."
+        return t.gettext("Only managers and admins can merge customers.")
+    return t.gettext(
+        "<@{owner}>'s customers aren't in your team — only their manager or an admin can "
+        "merge them.",
+        owner=refused.owner_id,
     )
 
 
-def _after_merge(services: Services, client: WebClient, actor: str, result: MergeResult) -> None:
+def _after_merge(
+    services: Services, client: WebClient, actor: str, result: MergeResult, t: Translator
+) -> None:
     """Redraw the Home tabs that list the moved follow-ups, then DM the actor the outcome with
     the Undo button (last, so it is the sign that everything is done)."""
     summary = merge_summary(services.db, result.log_id)
@@ -307,7 +344,8 @@ def _after_merge(services: Services, client: WebClient, actor: str, result: Merg
     for owner in summary.followup_owners:
         publish_home(services, client, owner)
     try:
-        client.chat_postMessage(channel=services.users.dm_channel(actor), **merged_message(summary))
+        channel = services.users.dm_channel(actor)
+        client.chat_postMessage(channel=channel, **merged_message(summary, t))
     except SlackApiError as error:
         logger.warning("couldn't DM %s about merge %s: %s", actor, result.log_id, error)
 
@@ -337,8 +375,9 @@ def on_undo(
     actions = body.get("actions")
     action = _dict(actions[0]) if isinstance(actions, list) and actions else {}
     log_id = _db_id(action.get("value"))
+    t = services.users.translator(actor) if actor else translator(DEFAULT_LANGUAGE)
     if log_id is None or not actor:
-        _refuse(respond, "That button doesn't point at a merge any more.")
+        _refuse(respond, t.gettext("That button doesn't point at a merge any more."))
         return
     summary = merge_summary(services.db, log_id)
     try:
@@ -346,22 +385,28 @@ def on_undo(
             services.db, services.settings, actor_id=actor, log_id=log_id, now=services.clock()
         )
     except AlreadyUndoneError as done:
-        note = done.errors[UNDO_KEY]
+        note = t.render(done.errors[UNDO_KEY])
         _update_message(client, body, _note_message(f":leftwards_arrow_with_hook: {note}", note))
         _refuse(respond, note)
         return
     except FormError as invalid:
-        _refuse(respond, next(iter(invalid.errors.values()), "This merge can't be undone."))
+        problem = next(iter(invalid.errors.values()), None)
+        if problem is None:
+            _refuse(respond, t.gettext("This merge can't be undone."))
+        else:
+            _refuse(respond, t.render(problem))
         return
     except NotAllowedError as refused:
-        _refuse(respond, _refusal(refused))
+        _refuse(respond, _refusal(refused, t))
         return
     except SQLAlchemyError:
         logger.exception("undoing merge %s failed", log_id)
-        _refuse(respond, "Couldn't undo just now — nothing was changed. Press Undo again.")
+        _refuse(
+            respond, t.gettext("Couldn't undo just now — nothing was changed. Press Undo again.")
+        )
         return
     for owner in summary.followup_owners if summary else ():
         publish_home(services, client, owner)
     _update_message(
-        client, body, undone_message(summary, actor_id=actor, moved=result.moved_followups)
+        client, body, undone_message(summary, t, actor_id=actor, moved=result.moved_followups)
     )

@@ -12,16 +12,17 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.followups import CustomerSnapshot, find_customer_by_id
+from bot.i18n import translator
 from bot.lookup import find_customers
 from bot.services import Services, services_from
 from handlers.blocks import (
     EXISTING_CUSTOMER,
-    STATUS_LABELS,
     ModalContext,
     ModalMetadata,
     ModalPrefill,
     followup_modal,
     plain,
+    status_label,
 )
 from handlers.form import parse_id, selected_id, state_values
 
@@ -58,31 +59,49 @@ def prefill_from(
 
 
 def _ownership_note(snapshot: CustomerSnapshot, *, services: Services, viewer_id: str) -> str:
-    status = STATUS_LABELS.get(snapshot.status, snapshot.status)
+    """Whose customer this is, in the viewer's language: parts joined by " · ", each a whole
+    phrase, so no translation depends on another's word order."""
+    prefs = services.users.prefs(viewer_id)
+    t = translator(prefs.language)
+    status = status_label(t, snapshot.status)
     if snapshot.owner_id == viewer_id:
-        return f"Your customer · {status} · {snapshot.followup_count} follow-up(s) so far"
-    since = ""
+        return t.ngettext(
+            "Your customer · {status} · {count} follow-up so far",
+            "Your customer · {status} · {count} follow-ups so far",
+            snapshot.followup_count,
+            status=status,
+        )
+    owner = f"<@{snapshot.owner_id}>"
     if snapshot.owner_since is not None:
-        zone = services.users.zone(viewer_id)
-        local = snapshot.owner_since.astimezone(zone)
-        since = f" since {local.day} {local:%b}"
-    note = (
-        f"Owned by <@{snapshot.owner_id}>{since} — your follow-up will be added to their "
-        f"record and they will be told. · {status}"
-    )
+        owned = t.gettext(
+            "Owned by {owner} since {day} — your follow-up will be added to their record and "
+            "they will be told.",
+            owner=owner,
+            day=t.day(snapshot.owner_since, prefs.zone, services.clock()),
+        )
+    else:
+        owned = t.gettext(
+            "Owned by {owner} — your follow-up will be added to their record and they will be "
+            "told.",
+            owner=owner,
+        )
+    parts = [owned, status]
     if not snapshot.contact_visible:
-        note += " · Their contact details stay hidden; leave phone and email empty."
-    return note
+        parts.append(t.gettext("Their contact details stay hidden; leave phone and email empty."))
+    return " · ".join(parts)
 
 
 def modal_context(services: Services, user_id: str) -> ModalContext:
+    """How the form speaks to `user_id`: their zone and language come from one (cached) look-up."""
     settings = services.settings
+    prefs = services.users.prefs(user_id)
     return ModalContext(
         submitter_id=user_id,
-        zone_name=services.users.zone(user_id).key,
+        zone_name=prefs.zone.key,
         default_hour=settings.default_remind_hour.strftime("%H:%M"),
         phone_region=settings.default_phone_region,
         now=services.clock(),
+        t=translator(prefs.language),
     )
 
 

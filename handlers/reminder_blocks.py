@@ -3,14 +3,14 @@ replaces an item's buttons once someone has acted on it (so no stale buttons rem
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from bot.followup_actions import SNOOZE_CHOICES
+from bot.followup_actions import SNOOZE_CHOICES, SnoozeChoice
+from bot.i18n import Text, Translator, _
 from bot.reminders import ReminderItem
-from bot.timefmt import describe_moment
 from handlers.blocks import escape, mrkdwn, option, plain
 from handlers.form import parse_id
 
@@ -19,7 +19,11 @@ DONE: Final = "reminder_done"
 SNOOZE: Final = "reminder_snooze"
 LOG_NEXT: Final = "reminder_log_next"
 REASSIGN: Final = "reminder_reassign"
-SNOOZE_LABELS: Final = {"1h": "1 hour", "tomorrow": "Tomorrow morning", "monday": "Next Monday"}
+SNOOZE_LABELS: Final[Mapping[SnoozeChoice, Text]] = {
+    "1h": _("1 hour"),
+    "tomorrow": _("Tomorrow morning"),
+    "monday": _("Next Monday"),
+}
 PREVIEW_CHARS: Final = 300
 
 
@@ -38,15 +42,13 @@ def _clip(text: str) -> str:
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
 
-def _who(item: ReminderItem) -> str:
-    return f"*{escape(item.customer_name)}* · {escape(item.company)}"
+def _names(item: ReminderItem) -> dict[str, str]:
+    """The customer and company, escaped for mrkdwn, as message parameters."""
+    return {"customer": escape(item.customer_name), "company": escape(item.company)}
 
 
-def _plain_who(item: ReminderItem) -> str:
-    return f"{escape(item.customer_name)} ({escape(item.company)})"
-
-
-def item_actions(followup_id: int) -> dict[str, Any]:
+def item_actions(followup_id: int, t: Translator) -> dict[str, Any]:
+    """Done / Log next / Snooze / Reassign for one follow-up, labelled for the reader."""
     value = str(followup_id)
     return {
         "type": "actions",
@@ -55,110 +57,162 @@ def item_actions(followup_id: int) -> dict[str, Any]:
             {
                 "type": "button",
                 "action_id": DONE,
-                "text": plain("Done"),
+                "text": plain(t.gettext("Done")),
                 "style": "primary",
                 "value": value,
             },
-            {"type": "button", "action_id": LOG_NEXT, "text": plain("Log next"), "value": value},
+            {
+                "type": "button",
+                "action_id": LOG_NEXT,
+                "text": plain(t.gettext("Log next")),
+                "value": value,
+            },
             {
                 "type": "static_select",
                 "action_id": SNOOZE,
-                "placeholder": plain("Snooze"),
+                "placeholder": plain(t.gettext("Snooze")),
                 "options": [
-                    option(f"{followup_id}:{choice}", SNOOZE_LABELS[choice])
+                    option(f"{followup_id}:{choice}", t.render(SNOOZE_LABELS[choice]))
                     for choice in SNOOZE_CHOICES
                 ],
             },
-            {"type": "users_select", "action_id": REASSIGN, "placeholder": plain("Reassign")},
+            {
+                "type": "users_select",
+                "action_id": REASSIGN,
+                "placeholder": plain(t.gettext("Reassign")),
+            },
         ],
     }
 
 
-def _details(item: ReminderItem) -> dict[str, Any]:
+def _details(t: Translator, item: ReminderItem) -> dict[str, Any]:
     return {
         "type": "section",
         "fields": [
-            mrkdwn(f"*Last time:*\n{escape(_clip(item.summary))}"),
-            mrkdwn(f"*They said:*\n{escape(_clip(item.feedback))}"),
+            mrkdwn(t.gettext("*Last time:*\n{summary}", summary=escape(_clip(item.summary)))),
+            mrkdwn(t.gettext("*They said:*\n{feedback}", feedback=escape(_clip(item.feedback)))),
         ],
     }
 
 
 class ReminderBlocks:
-    """The app's ReminderMessages: what an owner sees in their DMs."""
+    """The app's ReminderMessages: what an owner (or their manager) sees in their DMs, in the
+    reader's language and time zone."""
 
     # Header + 2 blocks per item must stay within Slack's 50 blocks per message.
     digest_page_size = 24
 
-    def due(self, item: ReminderItem, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
-        when = describe_moment(item.due_at, zone, now)
-        headline = f":bell: Follow up with {_who(item)} — due {when}"
+    def due(
+        self, t: Translator, item: ReminderItem, zone: ZoneInfo, now: datetime
+    ) -> dict[str, Any]:
+        when = t.when(item.due_at, zone, now)
+        headline = t.gettext(
+            ":bell: Follow up with *{customer}* · {company} — due {when}",
+            **_names(item),
+            when=when,
+        )
+        next_step = t.gettext(
+            "*Next step:* {next_action}", next_action=escape(_clip(item.next_action))
+        )
         return {
-            "text": f"Follow-up due: {_plain_who(item)} — {when}",
+            "text": t.gettext(
+                "Follow-up due: {customer} ({company}) — {when}", **_names(item), when=when
+            ),
             "blocks": [
                 {"type": "section", "text": mrkdwn(headline)},
-                _details(item),
-                {
-                    "type": "section",
-                    "text": mrkdwn(f"*Next step:* {escape(_clip(item.next_action))}"),
-                },
-                item_actions(item.followup_id),
+                _details(t, item),
+                {"type": "section", "text": mrkdwn(next_step)},
+                item_actions(item.followup_id, t),
             ],
         }
 
     def digest(
-        self, items: Sequence[ReminderItem], zone: ZoneInfo, now: datetime, *, total: int
+        self,
+        t: Translator,
+        items: Sequence[ReminderItem],
+        zone: ZoneInfo,
+        now: datetime,
+        *,
+        total: int,
     ) -> dict[str, Any]:
-        blocks: list[dict[str, Any]] = [
-            {
-                "type": "section",
-                "text": mrkdwn(f":bell: *{total} follow-ups are due.* Oldest first:"),
-            }
-        ]
+        heading = t.ngettext(
+            ":bell: *{count} follow-up is due.* Oldest first:",
+            ":bell: *{count} follow-ups are due.* Oldest first:",
+            total,
+        )
+        blocks: list[dict[str, Any]] = [{"type": "section", "text": mrkdwn(heading)}]
         for item in items:
-            when = describe_moment(item.due_at, zone, now)
-            line = f"{_who(item)}\n{escape(_clip(item.next_action))} — due {when}"
-            blocks += [{"type": "section", "text": mrkdwn(line)}, item_actions(item.followup_id)]
-        return {"text": f"{total} follow-ups are due", "blocks": blocks}
+            line = t.gettext(
+                "*{customer}* · {company}\n{next_action} — due {when}",
+                **_names(item),
+                next_action=escape(_clip(item.next_action)),
+                when=t.when(item.due_at, zone, now),
+            )
+            blocks += [
+                {"type": "section", "text": mrkdwn(line)},
+                item_actions(item.followup_id, t),
+            ]
+        text = t.ngettext("{count} follow-up is due", "{count} follow-ups are due", total)
+        return {"text": text, "blocks": blocks}
 
-    def escalation(self, item: ReminderItem, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
-        when = describe_moment(item.due_at, zone, now)
-        headline = (
-            f":warning: *Overdue:* {_who(item)} was due {when}. "
-            "Please follow up today, snooze it to a real date, or hand it over."
+    def escalation(
+        self, t: Translator, item: ReminderItem, zone: ZoneInfo, now: datetime
+    ) -> dict[str, Any]:
+        when = t.when(item.due_at, zone, now)
+        headline = t.gettext(
+            ":warning: *Overdue:* *{customer}* · {company} was due {when}. "
+            "Please follow up today, snooze it to a real date, or hand it over.",
+            **_names(item),
+            when=when,
         )
         return {
-            "text": f"Overdue: {escape(item.customer_name)} ({escape(item.company)}), due {when}",
+            "text": t.gettext(
+                "Overdue: {customer} ({company}), due {when}", **_names(item), when=when
+            ),
             "blocks": [
                 {"type": "section", "text": mrkdwn(headline)},
-                _details(item),
-                item_actions(item.followup_id),
+                _details(t, item),
+                item_actions(item.followup_id, t),
             ],
         }
 
     def manager_escalation(
-        self, item: ReminderItem, zone: ZoneInfo, now: datetime
+        self, t: Translator, item: ReminderItem, zone: ZoneInfo, now: datetime
     ) -> dict[str, Any]:
-        when = describe_moment(item.due_at, zone, now)
-        text = (
-            f":warning: <@{item.owner_id}>'s follow-up with {_who(item)} is overdue "
-            f"(due {when}). Next step: {escape(_clip(item.next_action))}"
+        text = t.gettext(
+            ":warning: <@{owner}>'s follow-up with *{customer}* · {company} is overdue "
+            "(due {when}). Next step: {next_action}",
+            owner=item.owner_id,
+            **_names(item),
+            when=t.when(item.due_at, zone, now),
+            next_action=escape(_clip(item.next_action)),
         )
         return {
-            "text": f"Overdue follow-up for {escape(item.customer_name)} ({escape(item.company)})",
+            "text": t.gettext("Overdue follow-up for {customer} ({company})", **_names(item)),
             "blocks": [{"type": "section", "text": mrkdwn(text)}],
         }
 
 
 def reassigned_notice(
-    *, actor_id: str, customer_name: str, company: str, next_when: str
+    t: Translator,
+    *,
+    actor_id: str,
+    customer_name: str,
+    company: str,
+    next_at: datetime,
+    zone: ZoneInfo,
+    now: datetime,
 ) -> dict[str, Any]:
-    text = (
-        f":arrow_right: <@{actor_id}> handed *{escape(customer_name)}* · {escape(company)} "
-        f"to you. Next contact: {next_when}."
+    """The DM to someone who was just handed a customer, in their language and zone."""
+    names = {"customer": escape(customer_name), "company": escape(company)}
+    text = t.gettext(
+        ":arrow_right: <@{actor}> handed *{customer}* · {company} to you. Next contact: {when}.",
+        actor=actor_id,
+        **names,
+        when=t.when(next_at, zone, now),
     )
     return {
-        "text": f"{escape(customer_name)} ({escape(company)}) was handed to you",
+        "text": t.gettext("{customer} ({company}) was handed to you", **names),
         "blocks": [{"type": "section", "text": mrkdwn(text)}],
     }
 

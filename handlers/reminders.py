@@ -7,6 +7,7 @@ message is updated in place so the item's buttons can't be pressed again by mist
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -17,9 +18,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot import followup_actions as actions
 from bot.followup_actions import SNOOZE_CHOICES, SnoozeChoice, UnknownFollowupError
 from bot.followups import find_customer_by_id
+from bot.i18n import Translator, translator
 from bot.permissions import SLACK_USER_ID, NotAllowedError
 from bot.services import Services, services_from
-from bot.timefmt import describe_moment, local_label
+from bot.users import UserPrefs
 from handlers.form import parse_id
 from handlers.home import publish_home
 from handlers.modal import open_followup_modal, prefill_from
@@ -67,12 +69,29 @@ def _part(body: dict[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _update_message(client: WebClient, body: dict[str, Any], followup_id: int, note: str) -> None:
+def _message_ref(body: dict[str, Any]) -> tuple[str, str, list[Any]] | None:
+    """The channel, ts and blocks of the message the button was pressed on (None on Home)."""
     container, message = _part(body, "container"), _part(body, "message")
     channel, ts = container.get("channel_id"), container.get("message_ts")
     blocks = message.get("blocks")
-    if not (channel and ts and isinstance(blocks, list)):
+    if not (isinstance(channel, str) and channel and ts and isinstance(blocks, list)):
+        return None
+    return channel, str(ts), blocks
+
+
+def _reader(services: Services, body: dict[str, Any], followup_id: int) -> UserPrefs:
+    """Whose language the message's replacement line is written in: the person the reminder DM
+    was sent to (it stays in their language whoever pressed), else the presser."""
+    ref = _message_ref(body)
+    recipient = services.reminders.dm_recipient(followup_id, ref[0], ref[1]) if ref else None
+    return services.users.prefs(recipient or _actor(body))
+
+
+def _update_message(client: WebClient, body: dict[str, Any], followup_id: int, note: str) -> None:
+    message, ref = _part(body, "message"), _message_ref(body)
+    if ref is None:
         return
+    channel, ts, blocks = ref
     try:
         client.chat_update(
             channel=channel,
@@ -88,40 +107,60 @@ def _refuse(respond: Respond, text: str) -> None:
     respond(text=text, response_type="ephemeral", replace_original=False)
 
 
+def _presser(services: Services, body: dict[str, Any]) -> Translator:
+    """Refusals and errors are read by whoever pressed the button."""
+    return services.users.translator(_actor(body))
+
+
+def _t(reader: UserPrefs) -> Translator:
+    return translator(reader.language)
+
+
+# What an action returns: the line that replaces the item's buttons, worded for the message's
+# reader (their language and zone), or None to leave the message as it is.
+Note = Callable[[UserPrefs], str]
+
+
 def _run(
     body: dict[str, Any],
     client: WebClient,
     respond: Respond,
     followup_id: int | None,
-    act: Any,
+    act: Callable[[int], Note | None],
     services: Services,
     also_redraw: tuple[str, ...] = (),
 ) -> None:
-    """Run one action with the shared refusals; `act` returns the note for the message.
+    """Run one action with the shared refusals; `act` returns how to word what happened.
 
     Afterwards the message (if any) shows what happened and the actor's Home tab is redrawn,
     whichever surface the button was pressed on.
     """
     if followup_id is None:
-        _refuse(respond, "That button doesn't point at a follow-up any more.")
+        t = _presser(services, body)
+        _refuse(respond, t.gettext("That button doesn't point at a follow-up any more."))
         return
     try:
         note = act(followup_id)
     except UnknownFollowupError:
-        _refuse(respond, "That follow-up no longer exists.")
+        t = _presser(services, body)
+        _refuse(respond, t.gettext("That follow-up no longer exists."))
         return
     except StaleDataError:
-        _refuse(respond, "This follow-up changed a moment ago — press the button again.")
+        t = _presser(services, body)
+        _refuse(respond, t.gettext("This follow-up changed a moment ago — press the button again."))
         return
     except NotAllowedError as refused:
+        t = _presser(services, body)
         _refuse(
             respond,
-            f"This follow-up belongs to <@{refused.owner_id}> — "
-            "only they or an admin can act on it.",
+            t.gettext(
+                "This follow-up belongs to <@{owner}> — only they or an admin can act on it.",
+                owner=refused.owner_id,
+            ),
         )
         return
-    if note:
-        _update_message(client, body, followup_id, note)
+    if note is not None and _message_ref(body) is not None:
+        _update_message(client, body, followup_id, note(_reader(services, body, followup_id)))
     # The actor's list changed, and so did the owner's if someone else (a manager, an admin)
     # acted on it — and, after a reassign, both the old and the new owner's.
     owner = actions.peek(services.db, followup_id).owner_id
@@ -136,16 +175,17 @@ def on_done(
     services = services_from(context)
     actor = _actor(body)
 
-    def act(followup_id: int) -> str:
+    def act(followup_id: int) -> Note:
         now = services.clock()
         outcome = actions.complete(
             services.db, services.settings, followup_id=followup_id, actor_id=actor, now=now
         )
-        zone = services.users.zone(actor)
-        return (
-            f":white_check_mark: Done — marked by <@{actor}>, {local_label(now, zone, now)}"
-            if (outcome.changed)
-            else ":white_check_mark: Already done."
+        if not outcome.changed:
+            return lambda reader: _t(reader).gettext(":white_check_mark: Already done.")
+        return lambda reader: _t(reader).gettext(
+            ":white_check_mark: Done — marked by <@{actor}>, {moment}",
+            actor=actor,
+            moment=_t(reader).moment(now, reader.zone, now),
         )
 
     _run(body, client, respond, _followup_id(_first_action(body)), act, services)
@@ -169,11 +209,12 @@ def on_snooze(
     actor = _actor(body)
     followup_id, choice = _snooze_choice(_first_action(body))
     if choice is None:
-        _refuse(respond, "Pick one of the snooze options.")
+        _refuse(respond, _presser(services, body).gettext("Pick one of the snooze options."))
         return
 
-    def act(target: int) -> str:
+    def act(target: int) -> Note:
         now = services.clock()
+        # "Tomorrow morning" is the owner's morning, wherever the presser is.
         owner_zone = services.users.zone(actions.peek(services.db, target).owner_id)
         until = actions.snooze_until(
             choice, zone=owner_zone, now=now, hour=services.settings.default_remind_hour
@@ -186,7 +227,11 @@ def on_snooze(
             until=until,
             now=now,
         )
-        return f":zzz: Snoozed by <@{actor}> until {describe_moment(until, owner_zone, now)}"
+        return lambda reader: _t(reader).gettext(
+            ":zzz: Snoozed by <@{actor}> until {when}",
+            actor=actor,
+            when=_t(reader).when(until, reader.zone, now),
+        )
 
     _run(body, client, respond, followup_id, act, services)
 
@@ -200,10 +245,11 @@ def on_reassign(
     action = _first_action(body)
     new_owner = action.get("selected_user")
     if not isinstance(new_owner, str) or not SLACK_USER_ID.match(new_owner):
-        _refuse(respond, "Pick the person to hand this follow-up to.")
+        t = _presser(services, body)
+        _refuse(respond, t.gettext("Pick the person to hand this follow-up to."))
         return
 
-    def act(followup_id: int) -> str:
+    def act(followup_id: int) -> Note:
         now = services.clock()
         outcome = actions.reassign(
             services.db,
@@ -217,7 +263,11 @@ def on_reassign(
             _tell_new_owner(services, client, actor, new_owner, outcome)
             if outcome.previous_owner_id:
                 publish_home(services, client, outcome.previous_owner_id)
-        return f":arrow_right: Reassigned by <@{actor}> to <@{new_owner}>"
+        return lambda reader: _t(reader).gettext(
+            ":arrow_right: Reassigned by <@{actor}> to <@{new_owner}>",
+            actor=actor,
+            new_owner=new_owner,
+        )
 
     _run(body, client, respond, _followup_id(action), act, services)
 
@@ -225,12 +275,16 @@ def on_reassign(
 def _tell_new_owner(
     services: Services, client: WebClient, actor: str, new_owner: str, outcome: actions.Outcome
 ) -> None:
-    zone = services.users.zone(new_owner)
+    """The new owner hears of it in their own language and zone."""
+    reader = services.users.prefs(new_owner)
     notice = reassigned_notice(
+        _t(reader),
         actor_id=actor,
         customer_name=outcome.customer_name,
         company=outcome.company,
-        next_when=describe_moment(outcome.next_at, zone, services.clock()),
+        next_at=outcome.next_at,
+        zone=reader.zone,
+        now=services.clock(),
     )
     try:
         client.chat_postMessage(channel=services.users.dm_channel(new_owner), **notice)
@@ -246,7 +300,7 @@ def on_log_next(
     actor = _actor(body)
     trigger_id = str(body.get("trigger_id") or "")
 
-    def act(followup_id: int) -> str:
+    def act(followup_id: int) -> Note | None:
         customer_id = actions.peek(services.db, followup_id).customer_id
         snapshot = find_customer_by_id(services.db, services.settings, customer_id, viewer_id=actor)
         container = _part(body, "container")
@@ -259,8 +313,15 @@ def on_log_next(
             prefill=prefill_from(snapshot, "", services=services, viewer_id=actor),
         )
         if not opened:
-            _refuse(respond, "Couldn't open the form just now — please press the button again.")
-            return ""
-        return f":memo: <@{actor}> is logging the next follow-up (this one closes when it's saved)"
+            t = _presser(services, body)
+            _refuse(
+                respond,
+                t.gettext("Couldn't open the form just now — please press the button again."),
+            )
+            return None
+        return lambda reader: _t(reader).gettext(
+            ":memo: <@{actor}> is logging the next follow-up (this one closes when it's saved)",
+            actor=actor,
+        )
 
     _run(body, client, respond, _followup_id(_first_action(body)), act, services)

@@ -1,16 +1,18 @@
-"""Block Kit for the morning summary. It must always fit Slack's limits (50 blocks, 3,000
-characters a section) however big the team: long lists are cut with "+N more" and a pointer
-to the Home tab. Only masked contact details ever reach this module."""
+"""Block Kit for the morning summary, in the channel's language. It must always fit Slack's
+limits (50 blocks, 3,000 characters a section) however big the team and whichever the language:
+long lists are cut with "+N more" and a pointer to the Home tab. Only masked contact details ever
+reach this module."""
 
 from __future__ import annotations
 
 from typing import Any, Final
 
+from bot.i18n import Translator
 from bot.summary import OwnerDay, SummaryData
-from bot.timefmt import local_label
-from handlers.blocks import STATUS_LABELS, escape, mrkdwn, plain
+from handlers.blocks import escape, mrkdwn, plain, status_label
 
 MAX_OWNER_SECTIONS: Final = 25
+MAX_STATUS_CHANGES: Final = 8
 SECTION_LIMIT: Final = 3000
 
 
@@ -20,113 +22,191 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": mrkdwn(text)}
 
 
-def _plural(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one if count == 1 else (many or one + 's')}"
+def _followups(t: Translator, count: int) -> str:
+    return t.ngettext("{count} follow-up", "{count} follow-ups", count)
 
 
-def _owner_section(day: OwnerDay, data: SummaryData) -> dict[str, Any]:
-    counts = []
-    if day.overdue:
-        counts.append(f"{day.overdue} overdue")
-    if day.due_today:
-        counts.append(f"{day.due_today} due today")
-    lines = [f"<@{day.owner_id}> — *{' · '.join(counts)}*"]
-    for item in day.urgent:
-        when = local_label(item.next_at, data.zone, data.as_of)
-        lines.append(
-            f"• *{escape(item.customer_name)}* · {escape(item.company)} — "
-            f"{escape(item.next_action[:150])} — {when}"
+def _owner_counts(t: Translator, day: OwnerDay) -> str:
+    owner = f"<@{day.owner_id}>"
+    if day.overdue and day.due_today:
+        return t.gettext(
+            "{owner} — *{overdue} overdue · {due} due today*",
+            owner=owner,
+            overdue=day.overdue,
+            due=day.due_today,
         )
-    shown = len(day.urgent)
-    if day.overdue + day.due_today > shown:
-        lines.append(f"  +{day.overdue + day.due_today - shown} more in their Home tab")
+    if day.overdue:
+        return t.gettext("{owner} — *{overdue} overdue*", owner=owner, overdue=day.overdue)
+    return t.gettext("{owner} — *{due} due today*", owner=owner, due=day.due_today)
+
+
+def _owner_section(t: Translator, day: OwnerDay, data: SummaryData) -> dict[str, Any]:
+    lines = [_owner_counts(t, day)]
+    for item in day.urgent:
+        lines.append(
+            t.gettext(
+                "• *{customer}* · {company} — {action} — {when}",
+                customer=escape(item.customer_name),
+                company=escape(item.company),
+                action=escape(item.next_action[:150]),
+                when=t.moment(item.next_at, data.zone, data.as_of),
+            )
+        )
+    hidden = day.overdue + day.due_today - len(day.urgent)
+    if hidden > 0:
+        lines.append("  " + t.gettext("+{count} more in their Home tab", count=hidden))
     return _section("\n".join(lines))
 
 
-def _today(data: SummaryData) -> list[dict[str, Any]]:
+def _today(t: Translator, data: SummaryData) -> list[dict[str, Any]]:
+    if not data.owners:
+        return [_section(t.gettext("*Today:* nothing due and nothing overdue. :tada:"))]
     due = sum(day.due_today for day in data.owners)
     overdue = sum(day.overdue for day in data.owners)
-    if not data.owners:
-        return [_section("*Today:* nothing due and nothing overdue. :tada:")]
     blocks = [
         _section(
-            f"*Today:* {_plural(due, 'follow-up')} due, {overdue} overdue, "
-            f"across {_plural(len(data.owners), 'person', 'people')}."
+            t.ngettext(
+                "*Today:* {followups} due, {overdue} overdue, across {count} person.",
+                "*Today:* {followups} due, {overdue} overdue, across {count} people.",
+                len(data.owners),
+                followups=_followups(t, due),
+                overdue=overdue,
+            )
         )
     ]
-    blocks += [_owner_section(day, data) for day in data.owners[:MAX_OWNER_SECTIONS]]
+    blocks += [_owner_section(t, day, data) for day in data.owners[:MAX_OWNER_SECTIONS]]
     hidden = data.owners[MAX_OWNER_SECTIONS:]
     if hidden:
         rest = sum(day.due_today + day.overdue for day in hidden)
-        blocks.append(
-            {
-                "type": "context",
-                "elements": [
-                    mrkdwn(
-                        f"+{_plural(len(hidden), 'more person', 'more people')} with "
-                        f"{_plural(rest, 'follow-up')} — each sees their own list in the "
-                        "app's Home tab."
-                    )
-                ],
-            }
+        more = t.ngettext(
+            "+{count} more person with {followups} — each sees their own list in the app's "
+            "Home tab.",
+            "+{count} more people with {followups} — each sees their own list in the app's "
+            "Home tab.",
+            len(hidden),
+            followups=_followups(t, rest),
         )
+        blocks.append({"type": "context", "elements": [mrkdwn(more)]})
     return blocks
 
 
-def _movement(data: SummaryData) -> dict[str, Any]:
-    since = local_label(data.since, data.zone, data.as_of)
+def _movement(t: Translator, data: SummaryData) -> dict[str, Any]:
     lines = [
-        f"*Since the last summary* ({since}): {_plural(data.new_customers, 'new customer')}, "
-        f"{_plural(data.followups_logged, 'follow-up')} logged."
+        t.gettext(
+            "*Since the last summary* ({since}): {customers}, {followups} logged.",
+            since=t.moment(data.since, data.zone, data.as_of),
+            customers=t.ngettext(
+                "{count} new customer", "{count} new customers", data.new_customers
+            ),
+            followups=_followups(t, data.followups_logged),
+        )
     ]
     if data.status_changes:
-        moves = ", ".join(f"{n} {old} → {new}" for old, new, n in data.status_changes[:8])
-        lines.append(f"Status changes: {moves}.")
+        moves = [
+            t.gettext(
+                "{count} {old} → {new}",
+                count=n,
+                old=status_label(t, old),
+                new=status_label(t, new),
+            )
+            for old, new, n in data.status_changes[:MAX_STATUS_CHANGES]
+        ]
+        lines.append(t.gettext("Status changes: {moves}.", moves=t.join(moves)))
     return _section("\n".join(lines))
 
 
-def _pipeline(data: SummaryData) -> dict[str, Any]:
-    counts = " · ".join(f"{STATUS_LABELS[s]}: *{n}*" for s, n in data.pipeline.items())
+def _pipeline(t: Translator, data: SummaryData) -> dict[str, Any]:
+    counts = " · ".join(
+        t.gettext("{status}: *{count}*", status=status_label(t, status), count=n)
+        for status, n in data.pipeline.items()
+    )
     steps = []
     for step in data.conversions:
-        rate = f" ({step.percent}%)" if step.percent is not None else ""
-        steps.append(f"{step.from_status} → {step.to_status}: {step.moved} of {step.base}{rate}")
-    return _section(f"*Pipeline:* {counts}\nLast 30 days: " + "; ".join(steps))
+        names = {"old": status_label(t, step.from_status), "new": status_label(t, step.to_status)}
+        if step.percent is None:
+            steps.append(
+                t.gettext(
+                    "{old} → {new}: {moved} of {base}", moved=step.moved, base=step.base, **names
+                )
+            )
+        else:
+            steps.append(
+                t.gettext(
+                    "{old} → {new}: {moved} of {base} ({percent}%)",
+                    moved=step.moved,
+                    base=step.base,
+                    percent=step.percent,
+                    **names,
+                )
+            )
+    return _section(
+        t.gettext("*Pipeline:* {counts}", counts=counts)
+        + "\n"
+        + t.gettext("Last 30 days: {steps}", steps=t.join(steps))
+    )
 
 
-def _data_quality(data: SummaryData) -> dict[str, Any]:
+def _data_quality(t: Translator, data: SummaryData) -> dict[str, Any]:
     lines = []
     if data.open_past_due:
         lines.append(
-            f"• {_plural(data.open_past_due, 'open follow-up')} past the next-contact date "
-            f"({data.stale} more than 7 days) — log the contact, or snooze to a real date"
+            t.ngettext(
+                "• {count} open follow-up past the next-contact date ({stale} more than 7 days) "
+                "— log the contact, or snooze to a real date",
+                "• {count} open follow-ups past the next-contact date ({stale} more than 7 days) "
+                "— log the contact, or snooze to a real date",
+                data.open_past_due,
+                stale=data.stale,
+            )
         )
     if data.undeliverable:
-        lines.append(f"• {_plural(data.undeliverable, 'reminder')} couldn't be delivered")
+        lines.append(
+            t.ngettext(
+                "• {count} reminder couldn't be delivered",
+                "• {count} reminders couldn't be delivered",
+                data.undeliverable,
+            )
+        )
     for pair in data.duplicates:
-        lines.append(f"• Possible duplicate: {escape(pair.first)} ~ {escape(pair.second)}")
+        lines.append(
+            t.gettext(
+                "• Possible duplicate: {first} ~ {second}",
+                first=escape(pair.first),
+                second=escape(pair.second),
+            )
+        )
     if not lines:
-        lines.append("• All clean. :sparkles:")
-    return _section("*Data quality:*\n" + "\n".join(lines))
+        lines.append(t.gettext("• All clean. :sparkles:"))
+    return _section(t.gettext("*Data quality:*") + "\n" + "\n".join(lines))
+
+
+def summary_title(t: Translator, data: SummaryData) -> str:
+    """'Follow-ups · Wed 2 Dec' / '跟进汇总 · 12月2日 周三', marked when posted late."""
+    day = t.calendar_day(data.local_date, data.local_date)
+    if data.late:
+        return t.gettext("Follow-ups · {day} (late)", day=day)
+    return t.gettext("Follow-ups · {day}", day=day)
 
 
 class SummaryBlocks:
     """The app's SummaryMessages."""
 
-    def summary(self, data: SummaryData) -> dict[str, Any]:
-        title = f"Follow-ups · {data.local_date:%a} {data.local_date.day} {data.local_date:%b}"
-        if data.late:
-            title += " (late)"
+    def summary(self, data: SummaryData, t: Translator) -> dict[str, Any]:
+        title = summary_title(t, data)
         blocks: list[dict[str, Any]] = [{"type": "header", "text": plain(title)}]
         if data.late:
-            blocks.append(
-                {
-                    "type": "context",
-                    "elements": [mrkdwn("Posted late: the bot was not running at the usual time.")],
-                }
-            )
-        blocks += _today(data)
-        blocks += [{"type": "divider"}, _movement(data), _pipeline(data), _data_quality(data)]
+            late = t.gettext("Posted late: the bot was not running at the usual time.")
+            blocks.append({"type": "context", "elements": [mrkdwn(late)]})
+        blocks += _today(t, data)
+        blocks += [
+            {"type": "divider"},
+            _movement(t, data),
+            _pipeline(t, data),
+            _data_quality(t, data),
+        ]
         due = sum(day.due_today for day in data.owners)
         overdue = sum(day.overdue for day in data.owners)
-        return {"text": f"{title}: {due} due today, {overdue} overdue", "blocks": blocks}
+        text = t.gettext(
+            "{title}: {due} due today, {overdue} overdue", title=title, due=due, overdue=overdue
+        )
+        return {"text": text, "blocks": blocks}

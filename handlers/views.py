@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.edits import original_next_at_text, save_edit
+from bot.edits import field_label, original_next_at_text, save_edit
 from bot.followups import (
     FormContext,
     FormError,
@@ -20,9 +22,9 @@ from bot.followups import (
     record_followup,
     validate_followup,
 )
+from bot.i18n import Message, Text, Translator, _, translator
 from bot.permissions import SLACK_USER_ID, NotAllowedError
 from bot.services import Services, services_from
-from bot.timefmt import describe_moment
 from handlers.blocks import (
     FOLLOWUP_CALLBACK,
     Confirmation,
@@ -36,7 +38,7 @@ from handlers.home import publish_home
 
 logger = logging.getLogger(__name__)
 
-SAVE_FAILED = "Couldn't save just now — your entry is still here, press Save again."
+SAVE_FAILED: Final = _("Couldn't save just now — your entry is still here, press Save again.")
 
 
 def register(app: App) -> None:
@@ -48,6 +50,24 @@ def _user_id(body: dict[str, Any]) -> str:
     return str(user.get("id") or "") if isinstance(user, dict) else ""
 
 
+def render_errors(
+    t: Translator, errors: Mapping[str, Message], zone: ZoneInfo, now: datetime
+) -> dict[str, str]:
+    """Errors for `response_action: errors`, in the submitter's language; a moment named in a
+    message (a datetime parameter) is shown in their zone and language."""
+    return {block_id: _render(t, message, zone, now) for block_id, message in errors.items()}
+
+
+def _render(t: Translator, message: Message, zone: ZoneInfo, now: datetime) -> str:
+    if isinstance(message, Text) and any(isinstance(v, datetime) for v in message.params.values()):
+        params = {
+            name: t.clock(value, zone, now) if isinstance(value, datetime) else value
+            for name, value in message.params.items()
+        }
+        message = Text(message.msgid, params, message.plural, message.count)
+    return t.render(message)
+
+
 def handle_followup_submission(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
@@ -56,10 +76,11 @@ def handle_followup_submission(
     if not SLACK_USER_ID.match(user_id):
         # Slack always says who submitted; without it nothing can be attributed, so save nothing.
         logger.warning("view_submission without a valid user id; ignored")
-        ack(response_action="errors", errors={"customer_name": SAVE_FAILED})
+        ack(response_action="errors", errors={"customer_name": str(SAVE_FAILED)})
         return
     metadata = ModalMetadata.decode(view.get("private_metadata"))
-    zone = services.users.zone(user_id)
+    prefs = services.users.prefs(user_id)
+    zone, t = prefs.zone, translator(prefs.language)
     now = services.clock()
     form_context = FormContext(
         zone=zone,
@@ -80,18 +101,16 @@ def handle_followup_submission(
         else:
             _save_new(ack, services, client, entry, view, user_id=user_id, now=now)
     except FormError as problems:
-        ack(response_action="errors", errors=problems.errors)
+        ack(response_action="errors", errors=render_errors(t, problems.errors, zone, now))
     except NotAllowedError as refused:
-        ack(
-            response_action="errors",
-            errors={
-                "customer_name": f"Only the owner ({refused.owner_id}), their manager or an "
-                "admin can change this follow-up."
-            },
+        refusal = t.gettext(
+            "Only the owner ({owner}), their manager or an admin can change this follow-up.",
+            owner=refused.owner_id,
         )
+        ack(response_action="errors", errors={"customer_name": refusal})
     except SQLAlchemyError:
         logger.exception("saving a follow-up failed; the modal stays open")
-        ack(response_action="errors", errors={"customer_name": SAVE_FAILED})
+        ack(response_action="errors", errors={"customer_name": t.render(SAVE_FAILED)})
 
 
 def _save_new(
@@ -118,15 +137,17 @@ def _save_new(
         return  # the first delivery of this submission already confirmed it
     if recorded.notify_owner:
         tell_owner(services, client, recorded, author_id=user_id, now=now)
-    zone = services.users.zone(user_id)
+    prefs = services.users.prefs(user_id)
+    t = translator(prefs.language)
     message = confirmation_message(
+        t,
         Confirmation(
             customer_name=recorded.customer.name,
             company=recorded.customer.company,
             next_when=(
-                describe_moment(recorded.followup.next_at, zone, now)
+                t.when(recorded.followup.next_at, prefs.zone, now)
                 if recorded.followup.state == "open"
-                else "none — customer marked lost"
+                else t.gettext("none — customer marked lost")
             ),
             next_action=recorded.followup.next_action,
             owner_id=recorded.followup.owner_id,
@@ -134,7 +155,7 @@ def _save_new(
             customer_created=recorded.customer_created,
             closed_open=recorded.closed_open if recorded.followup.status_after == "lost" else 0,
             followup_id=recorded.followup.id,
-        )
+        ),
     )
     channel_id = ModalMetadata.decode(view.get("private_metadata")).channel_id
     send_private(services, client, user_id=user_id, channel_id=channel_id, message=message)
@@ -153,7 +174,7 @@ def _save_edit(
     now: datetime,
 ) -> None:
     if metadata.followup_version is None or metadata.customer_version is None:
-        raise FormError({"customer_name": "This form is out of date — press Edit again."})
+        raise FormError({"customer_name": _("This form is out of date — press Edit again.")})
     changed = save_edit(
         services.db,
         services.settings,
@@ -165,7 +186,14 @@ def _save_edit(
         now=now,
     )
     ack()
-    text = f"Saved your changes ({', '.join(changed)})." if changed else "Nothing changed."
+    t = services.users.translator(user_id)
+    # One name per field, in the reader's language ("status" covers two columns).
+    names = dict.fromkeys(t.render(field_label(key)) for key in changed)
+    text = (
+        t.gettext("Saved your changes ({fields}).", fields=t.join(names))
+        if changed
+        else t.gettext("Nothing changed.")
+    )
     send_private(
         services,
         client,
@@ -183,13 +211,19 @@ def tell_owner(
 ) -> None:
     """Someone logged a follow-up with your customer: the owner hears of it at once."""
     owner = recorded.customer.owner_id
-    zone = services.users.zone(owner)
+    prefs = services.users.prefs(owner)
+    t = translator(prefs.language)
     message = owner_notice(
+        t,
         author_id=author_id,
         customer_name=recorded.customer.name,
         company=recorded.customer.company,
         summary=recorded.followup.summary,
-        next_when=describe_moment(recorded.followup.next_at, zone, now),
+        next_when=(
+            t.when(recorded.followup.next_at, prefs.zone, now)
+            if recorded.followup.state == "open"
+            else t.gettext("none — customer marked lost")
+        ),
     )
     try:
         client.chat_postMessage(channel=services.users.dm_channel(owner), **message)

@@ -92,7 +92,11 @@ class Customer(Base):
     __tablename__ = "customers"
     __table_args__ = (
         CheckConstraint(_in_set("status", STATUSES), name="status_known"),
-        CheckConstraint("phone_e164 IS NOT NULL OR email IS NOT NULL", name="has_contact"),
+        # An erased customer keeps only an anonymous stub (see bot/erasure.py).
+        CheckConstraint(
+            "phone_e164 IS NOT NULL OR email IS NOT NULL OR erased_at IS NOT NULL",
+            name="has_contact",
+        ),
         Index("ix_customers_owner_id_status", "owner_id", "status"),
         # One customer per phone and per email: two reps saving the same new customer at once
         # get one row, the second save finding the first.
@@ -130,6 +134,9 @@ class Customer(Base):
     owner_since: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Set when the customer's personal data was erased on request; the row stays, anonymous, so
+    # counts (pipeline, follow-ups per owner) stay true.
+    erased_at: Mapped[datetime | None]
 
     followups: Mapped[list[FollowUp]] = relationship(back_populates="customer")
 
@@ -157,6 +164,18 @@ class FollowUp(Base):
             sqlite_where=text("remind_at IS NOT NULL"),
             postgresql_where=text("remind_at IS NOT NULL"),
         ),
+        # The same rows in the order a sweep claims them (owner, then due time): with many due
+        # at once, the claim reads its batch in order instead of sorting every due row, and
+        # PostgreSQL no longer walks all follow-ups by owner to find them (bench/sweep.py).
+        Index(
+            "ix_followups_owner_id_remind_at",
+            "owner_id",
+            "remind_at",
+            sqlite_where=text("remind_at IS NOT NULL"),
+            postgresql_where=text("remind_at IS NOT NULL"),
+        ),
+        # The morning summary counts follow-ups logged since the last one (bench/summary.py).
+        Index("ix_followups_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -221,7 +240,11 @@ class ChangeLog(Base):
     """Append-only history: the app inserts rows and never updates or deletes them."""
 
     __tablename__ = "change_log"
-    __table_args__ = (Index("ix_change_log_entity_entity_id", "entity", "entity_id"),)
+    __table_args__ = (
+        Index("ix_change_log_entity_entity_id", "entity", "entity_id"),
+        # The summary's status changes: customer updates within a time window.
+        Index("ix_change_log_entity_action_at", "entity", "action", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -297,3 +320,14 @@ class SummaryRun(Base):
     message_ts: Mapped[str | None] = mapped_column(String(32))
     chart_file_id: Mapped[str | None] = mapped_column(String(32))
     posted_at: Mapped[datetime | None]
+
+
+class ProcessedEvent(Base):
+    """An Events API event already handled. Slack retries an event it thinks was missed and Socket
+    Mode may redeliver after a reconnect; a row per event_id makes "handled once" hold across
+    restarts and across bot instances sharing the database. Rows older than a day are purged."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)

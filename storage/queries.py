@@ -48,7 +48,7 @@ def find_customers_by_name_key(
         return []
     return session.scalars(
         select(Customer)
-        .where(Customer.name_key == name_key)
+        .where(Customer.name_key == name_key, Customer.erased_at.is_(None))
         .order_by(Customer.updated_at.desc())
         .limit(limit)
     ).all()
@@ -59,7 +59,9 @@ def get_customer(session: Session, customer_id: int, *, lock: bool = False) -> C
 
 
 def distinct_company_keys(session: Session) -> Sequence[str]:
-    return session.scalars(select(Customer.company_key).distinct()).all()
+    return session.scalars(
+        select(Customer.company_key).where(Customer.erased_at.is_(None)).distinct()
+    ).all()
 
 
 def customers_with_company_keys(session: Session, keys: Sequence[str]) -> Sequence[Customer]:
@@ -67,7 +69,10 @@ def customers_with_company_keys(session: Session, keys: Sequence[str]) -> Sequen
     if not wanted:
         return []
     return session.scalars(
-        select(Customer).where(Customer.company_key.in_(wanted)).order_by(Customer.id).limit(500)
+        select(Customer)
+        .where(Customer.company_key.in_(wanted), Customer.erased_at.is_(None))
+        .order_by(Customer.id)
+        .limit(500)
     ).all()
 
 
@@ -293,9 +298,11 @@ def followups_of_customer(session: Session, customer_id: int, *, limit: int) -> 
 
 
 def customer_candidates(session: Session) -> Sequence[Any]:
-    """(id, name, company, phone, email) of every customer, for fuzzy lookup."""
+    """(id, name, company, phone, email) of every customer not erased, for fuzzy lookup."""
     return session.execute(
-        select(Customer.id, Customer.name, Customer.company, Customer.phone_e164, Customer.email)
+        select(
+            Customer.id, Customer.name, Customer.company, Customer.phone_e164, Customer.email
+        ).where(Customer.erased_at.is_(None))
     ).all()
 
 

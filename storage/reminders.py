@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from storage.models import FollowUp, ReminderDelivery
 
@@ -45,6 +45,8 @@ def _claim(
     return session.scalars(
         select(FollowUp)
         .where(FollowUp.id.in_(claimed_ids))
+        # Every reminder shows its customer: load them in this query, not one query per row.
+        .options(joinedload(FollowUp.customer, innerjoin=True))
         .order_by(FollowUp.owner_id, FollowUp.remind_at, FollowUp.id)
     ).all()
 
@@ -160,3 +162,18 @@ def release(session: Session, followup_id: int, token: str) -> None:
 def attempts(session: Session, followup_id: int) -> int:
     count = session.scalar(select(FollowUp.remind_attempts).where(FollowUp.id == followup_id))
     return int(count or 0)
+
+
+def dm_recipient(
+    session: Session, followup_id: int, channel_id: str, message_ts: str
+) -> str | None:
+    """Whom a delivered reminder message was sent to (the unique key starts with followup_id)."""
+    return session.scalars(
+        select(ReminderDelivery.recipient_id)
+        .where(
+            ReminderDelivery.followup_id == followup_id,
+            ReminderDelivery.channel_id == channel_id,
+            ReminderDelivery.message_ts == message_ts,
+        )
+        .limit(1)
+    ).first()

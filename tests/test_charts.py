@@ -207,7 +207,7 @@ def test_ties_are_ordered_by_name_so_the_chart_is_stable() -> None:
 def test_without_a_cjk_font_labels_fall_back_to_what_can_be_drawn() -> None:
     fonts = charts._fonts()
     assert not fonts.has_cjk
-    assert charts._status_label("existing", fonts) == "Existing"
+    assert charts.chart_language("zh") == "en"  # a Chinese channel's chart is drawn in English
     assert charts._owner_label("王磊", 2, fonts) == ("Owner 2", True)
     assert charts._owner_label("张伟 (David)", 3, fonts) == ("David", False)
     assert charts._owner_label("Anna 🌟", 4, fonts) == ("Anna", False)
@@ -232,9 +232,9 @@ def test_without_a_cjk_font_a_chinese_only_title_still_renders() -> None:
 
 
 @pytest.mark.usefixtures("with_cjk_font")
-def test_with_a_cjk_font_labels_are_bilingual_and_nothing_is_missing() -> None:
+def test_with_a_cjk_font_chinese_charts_are_drawn_in_chinese_and_nothing_is_missing() -> None:
     fonts = charts._fonts()
-    assert charts._status_label("existing", fonts) == "Existing · 老客户"
+    assert charts.chart_language("zh") == "zh"
     assert charts._owner_label("王磊", 2, fonts) == ("王磊", False)
     assert png_size(render_quietly(title="管道 · week of 30 Nov 2026")) == (1200, 1500)
 

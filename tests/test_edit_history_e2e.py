@@ -113,7 +113,7 @@ def test_a_stale_form_is_refused_and_says_who_changed_what(bot: Bot) -> None:
 
     errors = errors_of(bot.submit(second, edit_values(second, summary="Quoted 300 seats today.")))
 
-    assert "changed this followup" in errors["customer_name"]
+    assert "changed this follow-up" in errors["customer_name"]
     assert "feedback" in errors["customer_name"]
     with bot.db.reader() as session:
         row = session.get(FollowUp, followup.id)

@@ -128,7 +128,7 @@ def test_known_customer_name_prefills_their_details_and_owner(bot: Bot) -> None:
     assert by_id["owner"]["element"]["initial_user"] == COLLEAGUE
     assert by_id["status"]["element"]["initial_option"]["value"] == "interested"
     note = next(b for b in view["blocks"] if b["type"] == "context")["elements"][0]["text"]
-    assert f"Owned by <@{COLLEAGUE}> since 27 Nov" in note
+    assert f"Owned by <@{COLLEAGUE}> since Fri 27 Nov" in note
     assert "they will be told" in note
 
 

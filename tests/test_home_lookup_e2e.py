@@ -193,7 +193,7 @@ def test_list_shows_my_open_followups(bot: Bot) -> None:
 
     body = response.json()
     assert "Your open follow-ups: 1" in body["text"]
-    assert "Next 7 days* (1)" in str(body["blocks"])
+    assert "*Next 7 days (1)*" in str(body["blocks"])
     assert "Wang Lei" in str(body["blocks"])
     with bot.db.reader() as session:
         assert session.scalars(select(FollowUp)).one().state == "open"

@@ -479,7 +479,7 @@ def test_two_opposite_merges_at_once_leave_one_customer(bot: Bot) -> None:
         try:
             merge_customers(bot.db, settings, actor_id=ADMIN, keep_id=keep, merge_id=gone, now=now)
         except FormError as problem:
-            return next(iter(problem.errors.values()))
+            return str(next(iter(problem.errors.values())))
         return "merged"
 
     with ThreadPoolExecutor(max_workers=2) as pool:

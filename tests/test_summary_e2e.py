@@ -254,7 +254,7 @@ def test_since_the_last_summary_counts_new_customers_and_status_changes(team_bot
     text = rendered(post)
     assert "1 new customer," in text
     assert "2 follow-ups logged" in text
-    assert "1 interested → won" in text
+    assert "1 Interested → Won" in text
 
 
 def test_dry_run_cli_prints_block_kit_and_posts_nothing(

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.i18n import translator
 from bot.team import TeamView
 from handlers.team import TEAM_CALLBACK, team_confirmation, team_modal
 from storage.models import ChangeLog, FollowUp, TeamMember
@@ -371,7 +372,7 @@ def test_a_big_team_still_fits_slacks_limits() -> None:
     managers = tuple(f"U0MGR{n:04d}" for n in range(60))
     reps = {m: tuple(f"U0R{i:03d}{n:04d}" for i in range(300)) for n, m in enumerate(managers)}
 
-    view = team_modal(TeamView(managers=managers, reps_by_manager=reps))
+    view = team_modal(TeamView(managers=managers, reps_by_manager=reps), translator("en"))
 
     assert validate_view(view) == []
     listing = str(view["blocks"])
@@ -379,10 +380,10 @@ def test_a_big_team_still_fits_slacks_limits() -> None:
     assert " more" in listing
 
     changes = [f"<@{rep}> now reports to <@{managers[0]}>." for rep in reps[managers[0]]]
-    errors, _warnings, too_long = validate_message(team_confirmation(changes))
+    errors, _warnings, too_long = validate_message(team_confirmation(changes, translator("en")))
     assert errors == []
     assert not too_long
-    assert "…and" in team_confirmation(changes)["blocks"][0]["text"]["text"]
+    assert "…and" in team_confirmation(changes, translator("en"))["blocks"][0]["text"]["text"]
 
 
 def test_a_team_form_opened_before_another_admins_change_cannot_undo_it(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.i18n import _
 from bot.validation import (
     FieldError,
     NoteKind,
@@ -59,21 +60,23 @@ def test_clean_text(raw: str | None, expected: str) -> None:
     ],
 )
 def test_require_text_accepts(raw: str, max_length: int, expected: str) -> None:
-    assert require_text(raw, label="Company", max_length=max_length) == expected
+    assert require_text(raw, missing=_("Please fill in the company."), max_length=max_length) == (
+        expected
+    )
 
 
 @pytest.mark.parametrize("raw", [None, "", "   ", "\u3000\u200b"])
 def test_require_text_rejects_empty(raw: str | None) -> None:
     with pytest.raises(FieldError) as caught:
-        require_text(raw, label="Company", max_length=10)
-    assert str(caught.value) == "Please fill in Company."
+        require_text(raw, missing=_("Please fill in the company."), max_length=10)
+    assert str(caught.value) == "Please fill in the company."
 
 
 @pytest.mark.parametrize(("raw", "max_length"), [("x" * 201, 200), ("阿克米公司", 4)])
 def test_require_text_rejects_too_long(raw: str, max_length: int) -> None:
     with pytest.raises(FieldError) as caught:
-        require_text(raw, label="Company", max_length=max_length)
-    assert str(caught.value) == (f"Company is too long — keep it under {max_length} characters.")
+        require_text(raw, missing=_("Please fill in the company."), max_length=max_length)
+    assert str(caught.value) == f"Too long — keep it under {max_length} characters."
 
 
 # ---------------------------------------------------------------------------------------------
