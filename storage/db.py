@@ -15,7 +15,12 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-SQLITE_BUSY_TIMEOUT_MS = 5_000
+# How long a writer waits for a lock before giving up. Below Slack's 3-second answer limit on
+# purpose: a rep's submission that can't get the lock must come back with "press Save again"
+# while Slack still shows our answer, not time out with the form in limbo.
+SQLITE_BUSY_TIMEOUT_MS = 2_000
+POSTGRES_LOCK_TIMEOUT_MS = 2_000
+POSTGRES_CONNECT_TIMEOUT_S = 2
 
 
 def normalize_database_url(url: str) -> str:
@@ -67,7 +72,16 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        connect_args={
+            "connect_timeout": POSTGRES_CONNECT_TIMEOUT_S,
+            "options": f"-c lock_timeout={POSTGRES_LOCK_TIMEOUT_MS}",
+        },
+    )
 
 
 class Database:

@@ -55,7 +55,9 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             if connection.dialect.name == "postgresql":
                 # Several instances may start together; let one migrate while the others wait,
-                # then find nothing left to do.
+                # then find nothing left to do. Migrating may wait for locks as long as it takes,
+                # unlike a rep's request (storage/db.py sets a short lock_timeout for those).
+                connection.execute(text("SET LOCAL lock_timeout = 0"))
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
             context.run_migrations()
     engine.dispose()
