@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.charts import chart_language, weekly_chart_png
 from bot.i18n import DEFAULT_LANGUAGE, Translator, translator
-from bot.matching import likely_same_customer, normalize_company
+from bot.matching import likely_same_customer
 from bot.settings import Settings
 from bot.users import UserDirectory
 from bot.validation import mask_email, mask_phone
@@ -409,13 +409,15 @@ def _conversions(session: Session, now: datetime) -> tuple[Conversion, ...]:
     return tuple(result)
 
 
+# (id, name, company, phone, email, owner, company_key)
+Identity = tuple[int, str, str, str | None, str | None, str, str]
+
+
 def _likely_duplicates(session: Session, limit: int = 3) -> tuple[DuplicatePair, ...]:
     """Customers at the same company (after normalising its name) whose names are alike."""
-    by_company: dict[str, list[tuple[int, str, str, str | None, str | None, str]]] = defaultdict(
-        list
-    )
-    for row in store.customer_identities(session):
-        by_company[normalize_company(row[2])].append(row)
+    by_company: dict[str, list[Identity]] = defaultdict(list)
+    for row in store.customers_sharing_a_company(session):
+        by_company[row[6]].append(row)
     pairs: list[DuplicatePair] = []
     budget = DUPLICATE_COMPARISONS
     for whole_group in by_company.values():
@@ -439,6 +441,6 @@ def _likely_duplicates(session: Session, limit: int = 3) -> tuple[DuplicatePair,
     return tuple(pairs)
 
 
-def _identity(row: tuple[int, str, str, str | None, str | None, str]) -> str:
+def _identity(row: Identity) -> str:
     contact = masked_contact(row[3], row[4])
     return " · ".join(part for part in (row[1], row[2], contact) if part)

@@ -164,10 +164,18 @@ def count_undeliverable(session: Session, *, since: datetime, until: datetime) -
     )
 
 
-def customer_identities(
+def customers_sharing_a_company(
     session: Session,
-) -> list[tuple[int, str, str, str | None, str | None, str]]:
-    """(id, name, company, phone, email, owner) of every customer, for duplicate detection."""
+) -> list[tuple[int, str, str, str | None, str | None, str, str]]:
+    """(id, name, company, phone, email, owner, company_key) of every customer whose normalised
+    company has another customer too — the only ones that can be duplicates of each other. The
+    grouping happens in SQL: at 100,000 customers, most companies have one customer."""
+    shared = (
+        select(Customer.company_key)
+        .where(Customer.erased_at.is_(None), Customer.company_key != "")
+        .group_by(Customer.company_key)
+        .having(func.count() > 1)
+    )
     rows = session.execute(
         select(
             Customer.id,
@@ -176,8 +184,9 @@ def customer_identities(
             Customer.phone_e164,
             Customer.email,
             Customer.owner_id,
+            Customer.company_key,
         )
-        .where(Customer.erased_at.is_(None))
+        .where(Customer.erased_at.is_(None), Customer.company_key.in_(shared))
         .order_by(Customer.id)
     ).all()
     return [tuple(row) for row in rows]  # type: ignore[misc]
