@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -14,6 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.reminders import ReminderService
 from bot.services import SERVICES_KEY, Clock, Services, system_clock
@@ -23,8 +25,10 @@ from bot.users import UserDirectory
 from handlers import register_all
 from handlers.reminder_blocks import ReminderBlocks
 from handlers.summary_blocks import SummaryBlocks
+from storage import crypto
 from storage.db import Database
 from storage.events import first_sighting
+from storage.rotation import ensure_key_matches
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +64,14 @@ def make_lookup_client(settings: Settings) -> WebClient:
 
 
 class KeptAck(Ack):
-    """An ack() that stays given once given.
+    """An ack() that stays given: Slack gets one answer, the first the listener gave.
 
     When a listener raises after ack() — its follow-up work failing fast, as every database
     call does while the database is down — Bolt's thread runner (slack_bolt 1.30) sets
     ack.response back to None; if the request thread had not read the answer yet, it then
     waits out Slack's 3 seconds and answers 404 "unhandled request" instead of the 200 the
-    listener sent. Here an answer once set can't be taken back (an error before ack() still
-    sets Bolt's 500)."""
+    listener sent. Here the first answer set is kept (an error before any ack() still gets
+    Bolt's 500)."""
 
     def __init__(self) -> None:
         self._answer: BoltResponse | None = None
@@ -78,8 +82,11 @@ class KeptAck(Ack):
 
     @response.setter
     def response(self, value: BoltResponse | None) -> None:
-        if value is not None:
+        if self._answer is None:
             self._answer = value
+
+
+SLACK_EVENT_ID = re.compile(r"^Ev[A-Za-z0-9]{1,62}$")
 
 
 def is_repeated_event(services: Services, body: dict[str, Any]) -> bool:
@@ -87,10 +94,16 @@ def is_repeated_event(services: Services, body: dict[str, Any]) -> bool:
     redelivery). Recorded before handling: a handler that fails is not retried, which suits
     events here (a Home redraw, a profile refresh) better than handling one twice."""
     event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-    if not isinstance(event_id, str) or not event_id or len(event_id) > 64:
+    if not isinstance(event_id, str) or not SLACK_EVENT_ID.match(event_id):
         return False
-    with services.db.transaction() as session:
-        return not first_sighting(session, event_id, services.clock())
+    try:
+        with services.db.transaction() as session:
+            return not first_sighting(session, event_id, services.clock())
+    except SQLAlchemyError:
+        # Without the database the event can't be checked; handling it (a Home redraw, a
+        # profile refresh) is better than dropping it.
+        logger.exception("couldn't check event %s for a repeat", event_id)
+        return False
 
 
 def create_app(
@@ -101,9 +114,19 @@ def create_app(
     check_token: bool = True,
 ) -> tuple[App, Services]:
     """The Bolt app and its services. `check_token=False` skips Bolt's auth.test at start-up,
-    for command-line tools that may not need Slack at all (an import whose owners are ids)."""
+    for command-line tools that may not need Slack at all (an import whose owners are ids).
+
+    Raises KeyMismatchError when FIELD_ENCRYPTION_KEY is not the key the data is under."""
     client = make_web_client(settings)
     database = db or Database(settings.database_url)
+    cipher = settings.field_cipher()
+    crypto.configure(cipher)
+    try:
+        ensure_key_matches(database, cipher)
+    except Exception:
+        if db is None:
+            database.dispose()
+        raise
     users = UserDirectory(
         database,
         client,

@@ -1,4 +1,4 @@
-"""The `followup-bot` command line: serve, migrate."""
+"""The `followup-bot` command line: serve, migrate, and the tools beside them."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import Settings, SettingsError, load_settings
-from storage import migrate
+from storage import crypto, migrate
 from storage.db import Database
 from storage.models import STATUSES
+from storage.rotation import KeyMismatchError, ensure_key_matches, rotate_key
 
 logger = logging.getLogger("followup_bot")
 
@@ -115,6 +116,14 @@ def _parser() -> argparse.ArgumentParser:
         "purge",
         help="delete follow-ups closed more than RETENTION_DAYS ago, now (serve does hourly)",
     )
+    commands.add_parser(
+        "new-key", help="print a fresh random key for FIELD_ENCRYPTION_KEY (changes nothing)"
+    )
+    commands.add_parser(
+        "rotate-key",
+        help="re-encrypt stored data with FIELD_ENCRYPTION_KEY (or decrypt it, with no key set), "
+        "reading it with FIELD_ENCRYPTION_OLD_KEYS; stop the bot first",
+    )
     return parser
 
 
@@ -140,6 +149,33 @@ def _configure_logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+
+
+def open_database(settings: Settings) -> Database:
+    """The migrated database, with the field cipher set up and checked against its data."""
+    migrate.upgrade(settings.database_url)
+    cipher = settings.field_cipher()
+    crypto.configure(cipher)
+    db = Database(settings.database_url)
+    try:
+        ensure_key_matches(db, cipher)
+    except KeyMismatchError:
+        db.dispose()
+        raise
+    return db
+
+
+def cmd_rotate_key(settings: Settings) -> int:
+    migrate.upgrade(settings.database_url)
+    cipher = settings.field_cipher()
+    crypto.configure(cipher)
+    db = Database(settings.database_url)
+    try:
+        report = rotate_key(db, cipher)
+    finally:
+        db.dispose()
+    print("\n".join(report.lines()))
+    return 0
 
 
 def cmd_migrate(settings: Settings) -> int:
@@ -261,15 +297,13 @@ def cmd_export(
     lang: Literal["en", "zh"],
 ) -> int:
     from bot.exporter import ExportError, ExportFilter, export_to, format_for
-    from storage.db import Database
 
     try:
         format_for(target)
     except ExportError as error:
         print(f"followup-bot: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    migrate.upgrade(settings.database_url)
-    db = Database(settings.database_url)
+    db = open_database(settings)
     try:
         filt = ExportFilter(owner_id=owner, since=since, status=status)
         rows = export_to(db, settings, target=target, viewer_id=None, filt=filt, lang=lang)
@@ -325,8 +359,7 @@ def cmd_restore(settings: Settings, *, source: Path, yes: bool) -> int:
 def cmd_erase(settings: Settings, *, customer_id: int, yes: bool) -> int:
     from bot.erasure import COMMAND_LINE_ACTOR, erase_customer, preview_erasure
 
-    migrate.upgrade(settings.database_url)
-    db = Database(settings.database_url)
+    db = open_database(settings)
     target = preview_erasure(db, settings, customer_id=customer_id, actor_id=COMMAND_LINE_ACTOR)
     if target is None:
         print(f"followup-bot: there is no customer #{customer_id}", file=sys.stderr)
@@ -360,8 +393,7 @@ def cmd_purge(settings: Settings) -> int:
     if settings.retention_days is None:
         print("RETENTION_DAYS is not set: every follow-up is kept.")
         return 0
-    migrate.upgrade(settings.database_url)
-    purged = purge_expired(Database(settings.database_url), settings, datetime.now(UTC))
+    purged = purge_expired(open_database(settings), settings, datetime.now(UTC))
     print(f"Deleted {purged} follow-up(s) closed more than {settings.retention_days} days ago.")
     return 0
 
@@ -375,6 +407,9 @@ def _confirmed(question: str) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "new-key":  # needs no settings: it is how one of them is made
+        print(crypto.new_key())
+        return 0
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -387,7 +422,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "remind":
             return cmd_remind(settings, now=args.now, dry_run=args.dry_run)
         if args.command == "summary":
-            return cmd_summary(settings, now=args.now, channel=args.channel, dry_run=args.dry_run)
+            return cmd_summary(
+                settings,
+                now=args.now,
+                channel=args.channel,
+                dry_run=args.dry_run,
+                force=args.force,
+            )
         if args.command == "import":
             return cmd_import(settings, args)
         if args.command == "export":
@@ -407,7 +448,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_erase(settings, customer_id=args.customer, yes=args.yes)
         if args.command == "purge":
             return cmd_purge(settings)
+        if args.command == "rotate-key":
+            return cmd_rotate_key(settings)
         return cmd_serve(settings, with_scheduler=not args.no_scheduler)
+    except KeyMismatchError as error:
+        print(f"followup-bot: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except crypto.FieldCryptoError as error:
+        print(f"followup-bot: {error}", file=sys.stderr)
+        return EXIT_RUNTIME
     except SQLAlchemyError as error:
         print(f"followup-bot: database error: {error.__class__.__name__}: {error}", file=sys.stderr)
         return EXIT_RUNTIME

@@ -4,7 +4,8 @@ columns repeated, oldest first, in xlsx or CSV.
 The columns, headers and value formats are the ones `bot.import_rules` reads, so an export can be
 imported again (into another database, or after a restore) and give the same customers and
 follow-ups: times as "YYYY-MM-DD HH:MM" in DEFAULT_TZ, owners as Slack user ids, status and method
-as their fixed English codes.
+as their fixed English codes — or, in a Chinese export, as the Chinese words the importer reads
+back as those codes. The State column stays a code in both: the importer doesn't read it.
 
 Rows are streamed from the database (`yield_per`) and into the file (openpyxl's write-only
 workbook), so exporting a million follow-ups never holds them all in memory.
@@ -18,7 +19,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -47,6 +48,7 @@ Format = Literal["xlsx", "csv"]
 STDOUT: Final = "-"
 CLI_ACTOR: Final = "cli"
 SHEET_TITLE: Final = "Follow-ups"
+SHEET_TITLES: Final[Mapping[Lang, str]] = {"en": SHEET_TITLE, "zh": "跟进记录"}
 TIME_FORMAT: Final = "%Y-%m-%d %H:%M"
 # Rows fetched per round trip: big enough to be fast, small enough to keep memory flat.
 BATCH_ROWS: Final = 1_000
@@ -69,6 +71,25 @@ COLUMNS: Final = (
     # Not "状态": the importer reads that as the customer's status (a synonym of 客户状态).
     ("State", "跟进状态"),
 )
+# Status and method in a Chinese export: the words the team's sheets use, which are also the
+# form's labels and words `bot.import_rules` reads back as the codes (a test holds all three
+# together). Fixed here rather than taken from the catalog: a file format must not change when a
+# translation is reworded.
+ZH_STATUS_WORDS: Final[Mapping[str, str]] = {
+    "prospect": "潜在客户",
+    "interested": "意向客户",
+    "won": "已成交",
+    "existing": "老客户",
+    "lost": "已流失",
+}
+ZH_METHOD_WORDS: Final[Mapping[str, str]] = {
+    "phone": "电话",
+    "wechat": "微信",
+    "email": "邮件",
+    "visit": "拜访",
+    "meeting": "会议",
+    "message": "短信",
+}
 # Widths (in characters) that make the sheet readable when opened, same order as COLUMNS.
 COLUMN_WIDTHS: Final = (16, 28, 17, 26, 17, 10, 48, 48, 12, 17, 36, 11, 30, 7)
 
@@ -125,7 +146,7 @@ def export_rows(
     with db.reader() as session:
         query = _export_query(session, settings, viewer_id=viewer_id, filt=filt)
         for row in session.execute(query).yield_per(BATCH_ROWS):
-            yield _row(row._mapping, zone)
+            yield _row(row._mapping, zone, lang)
 
 
 def _export_query(
@@ -171,25 +192,28 @@ def _export_query(
     return query
 
 
-def _row(values: RowMapping, zone: ZoneInfo) -> list[str]:
+def _row(values: RowMapping, zone: ZoneInfo, lang: Lang) -> list[str]:
     contacted_at: datetime = values["contacted_at"]
     next_at: datetime = values["next_at"]
     # A lost customer has nothing next: the form stores the contact time and an empty next
     # action there (the column is NOT NULL). Export what the rep typed — nothing.
     nothing_next = values["status_after"] == "lost" and not values["next_action"]
+    status, method = values["status_after"], values["method"]
+    if lang == "zh":
+        status, method = ZH_STATUS_WORDS.get(status, status), ZH_METHOD_WORDS.get(method, method)
     return [
         values["name"],
         values["company"],
         values["phone_e164"] or "",
         values["email"] or "",
         contacted_at.astimezone(zone).strftime(TIME_FORMAT),
-        values["method"],
+        method,
         values["summary"],
         values["feedback"],
         values["owner_id"],
         "" if nothing_next else next_at.astimezone(zone).strftime(TIME_FORMAT),
         values["next_action"],
-        values["status_after"],
+        status,
         values["notes"] or "",
         values["state"],
     ]
@@ -212,30 +236,33 @@ class CountedRows:
             yield row
 
 
-def write_export(rows: Iterable[list[str]], out: Path | None, fmt: Format) -> bytes | None:
-    """Write the rows (header first) as xlsx or CSV to `out`, or return the file's bytes.
+def write_export(
+    rows: Iterable[list[str]], out: Path | None, fmt: Format, *, lang: Lang = "en"
+) -> bytes | None:
+    """Write the rows (header first) as xlsx or CSV to `out`, or return the file's bytes; `lang`
+    names the xlsx sheet.
 
     CSV gets a byte-order mark, which is how Excel recognises UTF-8 (else Chinese is garbled).
     """
     if out is None:
         buffer = io.BytesIO()
-        _write(rows, buffer, fmt)
+        _write(rows, buffer, fmt, lang)
         return buffer.getvalue()
     # Written beside the target and renamed over it at the end, so an export that fails half
     # way (a full disk, a database error) never leaves a truncated spreadsheet behind.
     partial = out.with_name(f".{out.name}.partial")
     try:
         with partial.open("wb") as stream:
-            _write(rows, stream, fmt)
+            _write(rows, stream, fmt, lang)
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
     return None
 
 
-def _write(rows: Iterable[list[str]], stream: BinaryIO, fmt: Format) -> None:
+def _write(rows: Iterable[list[str]], stream: BinaryIO, fmt: Format, lang: Lang) -> None:
     if fmt == "xlsx":
-        _workbook(rows).save(stream)
+        _workbook(rows, SHEET_TITLES[lang]).save(stream)
         return
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     _write_csv(rows, text)
@@ -256,9 +283,9 @@ def _csv_cell(value: str) -> str:
     return value
 
 
-def _workbook(rows: Iterable[list[str]]) -> Workbook:
+def _workbook(rows: Iterable[list[str]], title: str) -> Workbook:
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(SHEET_TITLE)
+    sheet = workbook.create_sheet(title)
     sheet.freeze_panes = "A2"
     for index, width in enumerate(COLUMN_WIDTHS):
         sheet.column_dimensions[chr(ord("A") + index)].width = width
@@ -335,7 +362,7 @@ def export_to(
         stdout.flush()
         stdout.detach()  # sys.stdout still owns the stream
     else:
-        write_export(rows, Path(target), fmt)
+        write_export(rows, Path(target), fmt, lang=lang)
     log_export(
         db, actor_id=viewer_id or CLI_ACTOR, rows=rows.data_rows, filt=filt, fmt=fmt, lang=lang
     )

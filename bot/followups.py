@@ -470,8 +470,8 @@ def _resolve_customer(
             {
                 "customer_name": _(
                     "Looks like {name} · {company}, already a customer (owner: {owner}). Pick "
-                    "them under “Existing customer” at the top — or, if this really is someone "
-                    "else, tick “Add as a new customer” at the bottom.",
+                    "them under “Find an existing customer” at the top — or, if this really is "
+                    "someone else, tick “Add as a new customer” at the bottom.",
                     name=similar.name,
                     company=similar.company,
                     owner=owner or similar.owner_id,
@@ -494,8 +494,8 @@ def _require_seen_ownership(
         {
             field: _(
                 "This is {name} · {company}, already a customer of {owner}. Pick them under "
-                "“Existing customer” at the top: your follow-up will be added to their record "
-                "and they will be told.",
+                "“Find an existing customer” at the top: your follow-up will be added to their "
+                "record and they will be told.",
                 name=customer.name,
                 company=customer.company,
                 owner=owner or customer.owner_id,

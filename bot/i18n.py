@@ -52,6 +52,8 @@ _DAY_PATTERNS: Final[Mapping[Language, tuple[str, str]]] = {
 }
 # How a language words a list of names: "a, b and c" / "a、b和c".
 _LIST_SEPARATORS: Final[Mapping[Language, str]] = {"en": ", ", "zh": "、"}
+# A moment closer than this to now, either way, is "now" rather than "in 12 seconds".
+NOW_WINDOW: Final = timedelta(minutes=1)
 
 
 def language_of(slack_locale: str | None) -> Language:
@@ -64,27 +66,28 @@ def language_of(slack_locale: str | None) -> Language:
     return DEFAULT_LANGUAGE
 
 
+# What people type for a language besides its code: `/followup lang 繁体中文` means Chinese too.
+_ZH_WORDS: Final = frozenset(
+    {"cn", "chinese", "中文", "简体", "简体中文", "繁体", "繁體", "繁体中文", "繁體中文",
+     "汉语", "漢語", "华语", "華語", "普通话", "國語"}
+)  # fmt: skip
+_EN_WORDS: Final = frozenset({"english", "英文", "英语", "英語"})
+
+
 def parse_language(value: str | None) -> Language | None:
-    """A language a person typed or configured ('zh', 'ZH', '中文', 'en', 'English'), or None."""
+    """A language a person typed or configured, or None.
+
+    Any Chinese tag ('zh', 'zh-TW', 'zh_Hans') or name ('中文', '繁体中文', '汉语') is Chinese,
+    since Simplified is the Chinese we have; any English tag ('en', 'en-GB') or name is English.
+    """
     if value is None:
         return None
-    word = value.strip().lower()
-    aliases: dict[str, Language] = {
-        "zh": "zh",
-        "zh-cn": "zh",
-        "zh_cn": "zh",
-        "cn": "zh",
-        "chinese": "zh",
-        "中文": "zh",
-        "简体中文": "zh",
-        "en": "en",
-        "en-us": "en",
-        "en_us": "en",
-        "english": "en",
-        "英文": "en",
-        "英语": "en",
-    }
-    return aliases.get(word)
+    word = value.strip().lower().replace("_", "-")
+    if word in _ZH_WORDS or word == "zh" or word.startswith("zh-"):
+        return "zh"
+    if word in _EN_WORDS or word == "en" or word.startswith("en-"):
+        return "en"
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -104,6 +107,14 @@ class Text:
     def __str__(self) -> str:
         # Logs and exceptions read in English; users never see this path.
         return translator(DEFAULT_LANGUAGE).render(self)
+
+
+@dataclass(frozen=True)
+class Territory:
+    """A region code as a message parameter ('CN'), shown as its name in the reader's language:
+    'China' / '中国'. An unknown code is shown as it is."""
+
+    code: str
 
 
 def _(msgid: str, /, **params: object) -> Text:
@@ -221,11 +232,17 @@ class Translator:
     def _param(self, value: object) -> object:
         if isinstance(value, Text):
             return self.render(value)
+        if isinstance(value, Territory):
+            return self.territory(value.code)
         if isinstance(value, int) and not isinstance(value, bool):
             return self.number(value)
         return value
 
     # -- numbers, dates, durations -------------------------------------------------------------
+
+    def territory(self, code: str) -> str:
+        """A region code ('CN', 'US') as its name: 'China' / '中国'."""
+        return str(self.locale.territories.get(code.upper(), code))
 
     def number(self, value: int | float) -> str:
         return str(format_decimal(value, locale=self.locale))
@@ -253,10 +270,13 @@ class Translator:
         return str(format_date(day, pattern, locale=self.locale))
 
     def relative(self, at: datetime, now: datetime) -> str:
-        """'in 4 days' / '4天后', '2 hours ago' / '2小时前'."""
+        """'in 4 days' / '4天后', '2 hours ago' / '2小时前'; 'now' / '现在' within a minute."""
         return self.duration(at - now, direction=True)
 
     def duration(self, delta: timedelta, *, direction: bool = False) -> str:
+        if direction and abs(delta) < NOW_WINDOW:
+            # Babel would say "in 0 seconds" / "0秒钟后": a form saved a moment ago isn't news.
+            return self.gettext("now")
         return str(
             format_timedelta(delta, add_direction=direction, locale=self.locale, threshold=1.0)
         )

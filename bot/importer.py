@@ -53,10 +53,13 @@ import codecs
 import csv
 import logging
 import multiprocessing
+import multiprocessing.connection
+import os
 import queue
 import re
 import signal
 import sys
+import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
@@ -717,9 +720,26 @@ class _ReaderFailed:
 _DONE: Final = "done"
 
 
+def _end_with_the_importer() -> None:
+    """In a helper process (reader, report): exit as soon as the importing process is gone
+    without a word (`kill -9`, the OOM killer). Otherwise the helper waits for ever on their
+    queue — even inside a half-received message — an orphan holding the file open."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-importer", daemon=True).start()
+
+
 def _read_into(settings: ReadSettings, channel: Any) -> None:
     """The reader process: read_sheet's output into `channel`, then _DONE or the failure."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the importing process
+    _end_with_the_importer()
     try:
         for item in read_sheet(settings):
             channel.put(item)
@@ -1530,6 +1550,7 @@ def _write_report_from(path: Path, channel: Any) -> None:
     """The report process: rows from `channel` into the report file until _DONE."""
     # Ctrl-C is for the importing process, which closes the report properly.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with_the_importer()
     report = _report_file(path)
     try:
         while (rows := channel.get()) != _DONE:

@@ -30,7 +30,7 @@ from bot.permissions import NotAllowedError, require_may_act_on, role_of
 from bot.settings import Settings
 from storage import queries
 from storage.db import Database
-from storage.models import ChangeLog, Customer, FollowUp, UTCDateTime
+from storage.models import CONTACT_HASHES, ChangeLog, Customer, FollowUp, UTCDateTime
 
 # FormError keys: the merge modal's block ids, and the undo button's action id.
 KEEP_BLOCK: Final = "merge_keep"
@@ -38,6 +38,7 @@ AWAY_BLOCK: Final = "merge_away"
 UNDO_KEY: Final = "merge_undo"
 
 CONTACT_FIELDS: Final = ("phone_e164", "email")
+LOOKUP_HASHES: Final = frozenset(hashed for _, hashed in CONTACT_HASHES)
 MERGE_ACTION: Final = "merge"
 UNMERGE_ACTION: Final = "unmerge"
 CUSTOMER_ENTITY: Final = "customer"
@@ -146,6 +147,8 @@ def customer_snapshot(customer: Customer) -> dict[str, Any]:
     """Every column of the row (its id included), datetimes as ISO strings: JSON for the log."""
     snapshot: dict[str, Any] = {}
     for attribute in inspect(Customer).column_attrs:
+        if attribute.key in LOOKUP_HASHES:
+            continue  # derived from phone and email, with whatever key is current at the time
         value = getattr(customer, attribute.key)
         snapshot[attribute.key] = value.isoformat() if isinstance(value, datetime) else value
     return snapshot
@@ -316,9 +319,11 @@ def _require_contacts_free(session: Session, restored: Customer) -> None:
         value = getattr(restored, field)
         if value is None:
             continue
-        holder = session.scalars(
-            select(Customer).where(getattr(Customer, field) == value).limit(1)
-        ).first()
+        holder = queries.find_customer_by_contact(
+            session,
+            phone_e164=value if field == "phone_e164" else None,
+            email=value if field == "email" else None,
+        )
         if holder is not None:
             raise FormError(
                 {

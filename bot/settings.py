@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Language, parse_language
+from storage.crypto import FieldCipher, parse_key
 
 README_SETUP = "see 'Set up in Slack' in the README"
 
@@ -96,6 +97,10 @@ class Settings(BaseSettings):
     retention_days: Annotated[int, Field(ge=1, le=36500)] | None = None
     # "zh" for every summary channel, or per channel: "C012AB3CD:zh,C045EF6GH:en" (default en).
     summary_lang: str = "en"
+    # Encrypts phone, email and notes at rest (storage/crypto.py); unset stores them in clear.
+    field_encryption_key: SecretStr | None = None
+    # Comma-separated keys used before, for `followup-bot rotate-key` to decrypt with.
+    field_encryption_old_keys: SecretStr | None = None
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -146,6 +151,36 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().isdigit():
             return time(int(value.strip()), 0)
         return value
+
+    @field_validator("field_encryption_key")
+    @classmethod
+    def _one_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        parse_key(value.get_secret_value())
+        return value
+
+    @field_validator("field_encryption_old_keys")
+    @classmethod
+    def _old_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not _split_ids(value.get_secret_value()):
+            return None
+        for key in _split_ids(value.get_secret_value()):
+            try:
+                parse_key(key)
+            except ValueError as error:
+                raise ValueError(f"each key {error}") from None
+        return value
+
+    def field_cipher(self) -> FieldCipher:
+        """Encrypts with FIELD_ENCRYPTION_KEY (clear text without one); decrypts with it or with
+        an old key."""
+        current = self.field_encryption_key
+        old = self.field_encryption_old_keys
+        return FieldCipher.from_keys(
+            current.get_secret_value().strip() if current else None,
+            _split_ids(old.get_secret_value()) if old else (),
+        )
 
     @model_validator(mode="after")
     def _signing_secret_for_http(self) -> Settings:

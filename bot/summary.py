@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session
 
 from bot.charts import chart_language, weekly_chart_png
@@ -236,7 +236,8 @@ class SummaryService:
         message = self.render(self.build(channel_id, now, late=late))
         try:
             response = self._client.chat_postMessage(channel=channel_id, **message)
-        except SlackApiError as error:
+        except (SlackApiError, SlackClientError, OSError) as error:
+            # Refused, unreachable or timed out: the claim is freed (or held, if permanent).
             return self._post_failed(channel_id, run_id, token, local_date, now, error)
         ts = str(response.get("ts") or "")
         # Recorded the moment Slack accepted it: whatever happens next (the chart, a crash),
@@ -264,12 +265,16 @@ class SummaryService:
         token: str,
         local_date: date,
         now: datetime,
-        error: SlackApiError,
+        error: SlackApiError | SlackClientError | OSError,
     ) -> RunResult:
         """Transient: free the claim so the next tick retries. Permanent (the bot isn't in the
         channel, it's gone or archived): hold the claim until the day ends, so the failure is
         logged once instead of every minute — and say what to do about it."""
-        code = str(error.response.get("error") or "unknown_error")
+        code = (
+            str(error.response.get("error") or "unknown_error")
+            if isinstance(error, SlackApiError)
+            else type(error).__name__
+        )
         permanent = code in PERMANENT_CHANNEL_ERRORS
         until = day_bounds(local_date, self._settings.summary_zone)[1] if permanent else now
         with self._db.transaction() as session:

@@ -8,6 +8,7 @@ none, and the workspace default beats failing the user's request.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,12 +18,15 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.i18n import DEFAULT_LANGUAGE, Language, Translator, language_of, parse_language, translator
+from bot.permissions import SLACK_USER_ID
 from storage import queries
 from storage.db import Database
 
 logger = logging.getLogger(__name__)
 
 PROFILE_TTL = timedelta(hours=24)
+ZONE_NAME_MAX = 64  # the slack_users columns' sizes
+LOCALE_MAX = 16
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,27 @@ def zone_or_default(name: str | None, default: ZoneInfo) -> ZoneInfo:
         return default
 
 
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,2}$")
+
+
+def known_zone_name(name: object) -> str | None:
+    """An IANA zone name the bot can use (and the column can hold), else None."""
+    if not isinstance(name, str) or len(name) > ZONE_NAME_MAX:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def plausible_locale(locale: object) -> str | None:
+    """'zh-CN', 'en-US'… else None."""
+    if isinstance(locale, str) and len(locale) <= LOCALE_MAX and _LOCALE.match(locale):
+        return locale
+    return None
+
+
 class UserDirectory:
     def __init__(
         self,
@@ -59,6 +84,9 @@ class UserDirectory:
         self._clock = clock
 
     def prefs(self, user_id: str) -> UserPrefs:
+        if not SLACK_USER_ID.match(user_id):
+            # Not a Slack user id (a forged request): nothing to look up or cache.
+            return UserPrefs(self._default_zone, None)
         with self._db.reader() as session:
             cached = queries.get_slack_user(session, user_id)
             cached_tz = cached.tz if cached else None
@@ -103,10 +131,15 @@ class UserDirectory:
         return {user_id: known.get(user_id, user_id) for user_id in user_ids}
 
     def remember_profile(self, user_id: str, *, tz: str | None, locale: str | None) -> None:
-        """Store what a `user_change` event says, so the next reminder uses the new zone."""
+        """Store what a `user_change` event says, so the next reminder uses the new zone.
+        Values that aren't a real zone or locale are stored as unknown, never as typed."""
         with self._db.transaction() as session:
             queries.upsert_slack_user(
-                session, user_id=user_id, tz=tz, locale=locale, fetched_at=self._clock()
+                session,
+                user_id=user_id,
+                tz=known_zone_name(tz),
+                locale=plausible_locale(locale),
+                fetched_at=self._clock(),
             )
 
     def dm_channel(self, user_id: str) -> str:
@@ -129,7 +162,7 @@ class UserDirectory:
             logger.warning("users.info failed for %s: %s", user_id, error)
             return None
         user = response.get("user") or {}
-        tz_name, locale = user.get("tz"), user.get("locale")
+        tz_name, locale = known_zone_name(user.get("tz")), plausible_locale(user.get("locale"))
         profile = user.get("profile") or {}
         name = user.get("real_name") or profile.get("display_name") or user.get("name")
         with self._db.transaction() as session:

@@ -16,7 +16,7 @@ from typing import Literal
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from bot.i18n import Message, Text, _
+from bot.i18n import Message, Territory, Text, _, _n
 
 NoteKind = Literal["summary", "feedback", "next_action"]
 
@@ -67,8 +67,34 @@ def require_text(raw: str | None, *, missing: Text, max_length: int) -> str:
     return limit_length(text, max_length)
 
 
+# Control characters other than tab and newline: PostgreSQL refuses NUL outright, and none of
+# them is something a person meant to type into a note.
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def require_storable(text: str) -> str:
+    """FieldError for text no database can keep as typed: control characters, or half of a
+    UTF-16 surrogate pair (a broken emoji from a bad copy-paste)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FieldError(
+            _("This has a broken character in it (often a half-copied emoji) — retype that part.")
+        ) from None
+    if _UNSTORABLE.search(text):
+        raise FieldError(
+            _(
+                "This has an invisible control character in it — retype it, or paste it as "
+                "plain text."
+            )
+        )
+    return text
+
+
 def limit_length(text: str, max_length: int) -> str:
-    """FieldError if `text` is longer than max_length characters (not bytes)."""
+    """FieldError if `text` is longer than max_length characters (not bytes), or can't be
+    stored as typed (see require_storable)."""
+    require_storable(text)
     if len(text) > max_length:
         raise FieldError(
             _("Too long — keep it under {max_length} characters.", max_length=max_length)
@@ -176,7 +202,7 @@ def _too_short_message(text: str, region: str) -> Text:
         "'{value}' has too few digits for a phone number in {region} — write the full number, "
         "e.g. {example}",
         value=shorten(text),
-        region=region,
+        region=Territory(region),
         example=_example_number(region),
     )
 
@@ -186,7 +212,7 @@ def _too_long_message(text: str, region: str) -> Text:
         "'{value}' has too many digits for a phone number in {region} — check for an extra "
         "digit, and enter one number only",
         value=shorten(text),
-        region=region,
+        region=Territory(region),
     )
 
 
@@ -207,7 +233,7 @@ def _check_phone_length(number: phonenumbers.PhoneNumber, text: str, region: str
             "'{value}' has the wrong number of digits for a phone number in {region} — check "
             "the digits, e.g. {example}",
             value=shorten(text),
-            region=region,
+            region=Territory(region),
             example=_example_number(region),
         )
     )
@@ -244,7 +270,11 @@ def normalize_phone(raw: str, default_region: str) -> str:
 
 
 def _invalid_number_message(text: str, region: str) -> Text:
-    params = {"value": shorten(text), "region": region, "example": _example_number(region)}
+    params = {
+        "value": shorten(text),
+        "region": Territory(region),
+        "example": _example_number(region),
+    }
     if _dialled_country_code(text):
         return _(
             "'{value}' isn't a valid phone number for {region} — check the digits, e.g. {example}",
@@ -302,6 +332,54 @@ def _structural_email_problem(text: str) -> Text | None:
     return None
 
 
+# What a local part may hold besides letters and digits (RFC 5322 atext, and its dots).
+_LOCAL_PUNCTUATION = frozenset("!#$%&'*+-/=?^_`{|}~.")
+
+
+def _rejected_email_message(text: str) -> Text:
+    """Why the library refused an address that passed `_structural_email_problem`, for the
+    cases we can name; otherwise a plain "isn't valid"."""
+    value, example = shorten(text), _EXAMPLE_EMAIL
+    local, _at, domain = text.rpartition("@")
+    if "@" in local:
+        return _("'{value}' isn't a valid email address. It has more than one @.", value=value)
+    if ".." in text:
+        return _(
+            "'{value}' isn't a valid email address. It has two periods in a row — remove one.",
+            value=value,
+        )
+    if local.startswith(".") or local.endswith("."):
+        return _(
+            "'{value}' isn't a valid email address. The name before the @ can't start or end "
+            "with a period.",
+            value=value,
+        )
+    if domain.startswith(".") or domain.endswith("."):
+        return _(
+            "'{value}' isn't a valid email address. The part after the @ can't start or end "
+            "with a period.",
+            value=value,
+        )
+    invalid = [ch for ch in local if not ch.isalnum() and ch not in _LOCAL_PUNCTUATION]
+    invalid += [ch for ch in domain if not ch.isalnum() and ch not in "-."]
+    if invalid:
+        shown = list(dict.fromkeys(invalid))
+        return _n(
+            "'{value}' isn't a valid email address. This character can't be in an address: "
+            "{characters}",
+            "'{value}' isn't a valid email address. These characters can't be in an address: "
+            "{characters}",
+            len(shown),
+            value=value,
+            characters=" ".join(shown),
+        )
+    return _(
+        "'{value}' isn't a valid email address. Check it, e.g. {example}",
+        value=value,
+        example=example,
+    )
+
+
 def normalize_email(raw: str) -> str:
     """Validate without DNS (the bot must work offline) and return the library's normalised form.
 
@@ -318,14 +396,8 @@ def normalize_email(raw: str) -> str:
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as error:
-        # The library's reason is English only; it still tells an expert what is wrong.
-        raise FieldError(
-            _(
-                "'{value}' isn't a valid email address. {reason}",
-                value=shorten(text),
-                reason=str(error),
-            )
-        ) from error
+        # The library's reason is English only: say it in our own (translated) words.
+        raise FieldError(_rejected_email_message(text)) from error
     return str(result.normalized).lower()
 
 

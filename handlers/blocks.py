@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from bot.i18n import Text, Translator, _
+from bot.i18n import Territory, Text, Translator, _
 
 FOLLOWUP_CALLBACK: Final = "followup_modal"
 
@@ -129,7 +129,7 @@ class ModalMetadata:
 def _small_int(value: object) -> int | None:
     return (
         value
-        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**62
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31
         else None
     )
 
@@ -222,7 +222,8 @@ def _customer_picker(prefill: ModalPrefill, t: Translator) -> dict[str, Any]:
         element["initial_option"] = option(str(prefill.customer_id), prefill.customer_label[:75])
     block = _input(
         EXISTING_CUSTOMER,
-        t.gettext("Existing customer"),
+        # Not "Existing customer": that is a status, and the two must not read alike.
+        t.gettext("Find an existing customer"),
         element,
         optional=True,
         hint=t.gettext("Pick one to fill in their details. Leave empty for a new customer."),
@@ -264,7 +265,7 @@ def _customer_fields(
             hint=t.gettext(
                 "Required for a new customer unless you give an email. Without a country code "
                 "it's read as {region}.",
-                region=context.phone_region,
+                region=Territory(context.phone_region),
             ),
             refill=refill,
         ),
@@ -439,16 +440,17 @@ class Confirmation:
 EDIT_FOLLOWUP: Final = "followup_edit"
 
 
-def _sentences(t: Translator, sentences: list[str]) -> str:
-    # English separates sentences with a space; Chinese full stops need none.
-    return ("" if t.language == "zh" else " ").join(sentences)
+def sentences(t: Translator, parts: list[str]) -> str:
+    """Whole sentences as one paragraph: English separates them with a space, while a Chinese
+    full stop needs none (and a space after "。" reads as a typo)."""
+    return ("" if t.language == "zh" else " ").join(part for part in parts if part)
 
 
 def confirmation_message(t: Translator, confirmation: Confirmation) -> dict[str, Any]:
     """The echo after saving: who, and — above all — when the next contact was read as
     (`next_when` is already in the reader's language and zone)."""
     name, company = escape(confirmation.customer_name), escape(confirmation.company)
-    sentences = [
+    parts = [
         t.gettext(
             ":white_check_mark: Logged a follow-up with *{name}* ({company}).",
             name=name,
@@ -456,9 +458,9 @@ def confirmation_message(t: Translator, confirmation: Confirmation) -> dict[str,
         )
     ]
     if confirmation.customer_created:
-        sentences.append(t.gettext("New customer added."))
+        parts.append(t.gettext("New customer added."))
     if confirmation.closed_open:
-        sentences.append(
+        parts.append(
             t.ngettext(
                 "Marked lost; {count} open follow-up closed.",
                 "Marked lost; {count} open follow-ups closed.",
@@ -483,7 +485,7 @@ def confirmation_message(t: Translator, confirmation: Confirmation) -> dict[str,
         "blocks": [
             {
                 "type": "section",
-                "text": mrkdwn(_sentences(t, sentences)),
+                "text": mrkdwn(sentences(t, parts)),
                 **(
                     {
                         "accessory": {

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.followups import find_customer_by_id, find_customer_by_name
 from bot.history import customer_history
@@ -30,7 +32,10 @@ from handlers.lookup_blocks import (
 )
 from handlers.merge import open_merge_modal
 from handlers.modal import open_followup_modal, prefill_from
+from handlers.replies import tell_privately
 from handlers.team import run_team_command
+
+logger = logging.getLogger(__name__)
 
 HELP_WORDS = frozenset({"help", "?", "帮助"})
 FIND_WORDS = frozenset({"find", "search", "查找", "查询"})
@@ -80,9 +85,12 @@ def handle_followup_command(
         )
         if not opened:
             t = services.users.translator(user_id)
-            respond(
-                text=t.gettext("Couldn't open the merge form just now — please try again."),
-                response_type="ephemeral",
+            tell_privately(
+                services,
+                client,
+                command,
+                respond,
+                t.gettext("Couldn't open the merge form just now — please try again."),
             )
     elif word.lower() in EDIT_WORDS and not rest:
         ack()
@@ -96,7 +104,7 @@ def handle_followup_command(
             t=services.users.translator(user_id),
         )
         if problem:
-            respond(text=problem, response_type="ephemeral")
+            tell_privately(services, client, command, respond, problem)
     elif word.lower() in LIST_WORDS and not rest:
         prefs = services.users.prefs(user_id)
         data = home_data(services.db, user_id, zone=prefs.zone, now=services.clock())
@@ -177,26 +185,33 @@ def _open_form(
     text: str,
 ) -> None:
     user_id = str(command.get("user_id") or "")
-    snapshot = (
-        find_customer_by_name(services.db, services.settings, text, viewer_id=user_id)
-        if text
-        else None
-    )
-    opened = open_followup_modal(
-        services,
-        client,
-        trigger_id=str(command.get("trigger_id") or ""),
-        user_id=user_id,
-        channel_id=command.get("channel_id"),
-        prefill=prefill_from(snapshot, text[:100], services=services, viewer_id=user_id),
-    )
-    if not opened:
+    try:
         t = services.users.translator(user_id)
-        respond(
-            text=t.gettext(
-                "Couldn't open the follow-up form just now — please run /followup again."
-            ),
-            response_type="ephemeral",
+        snapshot = (
+            find_customer_by_name(services.db, services.settings, text, viewer_id=user_id)
+            if text
+            else None
+        )
+        opened = open_followup_modal(
+            services,
+            client,
+            trigger_id=str(command.get("trigger_id") or ""),
+            user_id=user_id,
+            channel_id=command.get("channel_id"),
+            prefill=prefill_from(snapshot, text[:100], services=services, viewer_id=user_id),
+        )
+    except SQLAlchemyError:
+        # The database is down or locked: say so rather than leave /followup silent. Without
+        # the database there is no language to look up either.
+        logger.exception("opening the follow-up form failed")
+        t, opened = translator("en"), False
+    if not opened:
+        tell_privately(
+            services,
+            client,
+            command,
+            respond,
+            t.gettext("Couldn't open the follow-up form just now — please run /followup again."),
         )
 
 
@@ -247,7 +262,10 @@ def on_log_for_customer(
     )
     if not opened:
         t = services.users.translator(actor)
-        respond(
-            text=t.gettext("Couldn't open the form just now — please try again."),
-            response_type="ephemeral",
+        tell_privately(
+            services,
+            client,
+            body,
+            respond,
+            t.gettext("Couldn't open the form just now — please try again."),
         )

@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext
 
+from bot.permissions import SLACK_USER_ID
 from bot.services import services_from
 
 
@@ -15,7 +16,7 @@ def register(app: App) -> None:
 
 def on_user_change(event: dict[str, Any], context: BoltContext) -> None:
     user = event.get("user")
-    if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+    if not isinstance(user, dict) or not SLACK_USER_ID.match(str(user.get("id") or "")):
         return
     tz, locale = user.get("tz"), user.get("locale")
     services_from(context).users.remember_profile(

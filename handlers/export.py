@@ -23,9 +23,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.exporter import CountedRows, ExportFilter, Lang, export_rows, log_export, write_export
-from bot.i18n import Text, Translator, _, translator
+from bot.i18n import Text, Translator, _, parse_language, translator
 from bot.permissions import Role, role_of
 from bot.services import Services
+from handlers.blocks import escape, sentences, status_label
 from storage.models import STATUSES
 
 logger = logging.getLogger(__name__)
@@ -59,11 +60,11 @@ def parse_export_args(args: str) -> ExportRequest:
         key, equals, value = token.partition("=")
         key = key.lower()
         if not equals or not value:
-            raise ExportArgsError(_("“{token}” isn't key=value.", token=token))
+            raise ExportArgsError(_("“{token}” isn't key=value.", token=escape(token)))
         if key not in ("status", "since", "lang"):
-            raise ExportArgsError(_("Unknown option “{option}”.", option=key))
+            raise ExportArgsError(_("Unknown option “{option}”.", option=escape(key)))
         if key in seen:
-            raise ExportArgsError(_("“{option}” is given twice.", option=key))
+            raise ExportArgsError(_("“{option}” is given twice.", option=escape(key)))
         seen[key] = value
     return ExportRequest(
         ExportFilter(status=_status(seen.get("status")), since=_since(seen.get("since"))),
@@ -75,7 +76,7 @@ def _status(value: str | None) -> str | None:
     if value is None:
         return None
     if value.lower() not in STATUSES:
-        raise ExportArgsError(_("“{value}” isn't a status.", value=value))
+        raise ExportArgsError(_("“{value}” isn't a status.", value=escape(value)))
     return value.lower()
 
 
@@ -85,17 +86,21 @@ def _since(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ExportArgsError(_("“{value}” isn't a date like 2026-01-01.", value=value)) from None
+        raise ExportArgsError(
+            _("“{value}” isn't a date like 2026-01-01.", value=escape(value))
+        ) from None
 
 
 def _lang(value: str | None) -> Lang | None:
     if value is None:
         return None
-    if value.lower() == "en":
-        return "en"
-    if value.lower() in ("zh", "cn", "中文"):
-        return "zh"
-    raise ExportArgsError(_("“{value}” isn't a language: use lang=en or lang=zh.", value=value))
+    # The same words `/followup lang` understands: zh-TW, 中文, en-GB…
+    language = parse_language(value)
+    if language is not None:
+        return language
+    raise ExportArgsError(
+        _("“{value}” isn't a language: use lang=en or lang=zh.", value=escape(value))
+    )
 
 
 def run_export_command(
@@ -113,7 +118,8 @@ def run_export_command(
     try:
         request = parse_export_args(args)
     except ExportArgsError as problem:
-        ack(text=f"{t.render(problem.problem)} {t.render(USAGE)}", response_type="ephemeral")
+        text = sentences(t, [t.render(problem.problem), t.render(USAGE)])
+        ack(text=text, response_type="ephemeral")
         return
     ack(
         text=t.gettext("Preparing your export — I'll send the file to your DM with me."),
@@ -139,7 +145,7 @@ def send_export(services: Services, client: WebClient, user_id: str, request: Ex
                 services.db, services.settings, viewer_id=user_id, filt=request.filt, lang=lang
             )
         )
-        data = write_export(rows, None, "xlsx")
+        data = write_export(rows, None, "xlsx", lang=lang)
         with services.db.reader() as session:
             role = role_of(session, services.settings, user_id)
     except SQLAlchemyError:
@@ -204,12 +210,13 @@ def _comment(t: Translator, role: Role, count: int, described: str | None) -> st
 
 
 def _described(filt: ExportFilter, t: Translator, today: date) -> str | None:
-    """The filter in words ("status won, since Thu 26 Nov"), or None when there is none."""
+    """The filter in words ("status Won, since Thu 26 Nov"), or None when there is none."""
     since = t.calendar_day(filt.since, today) if filt.since is not None else None
-    if filt.status is not None and since is not None:
-        return t.gettext("status {status}, since {since}", status=filt.status, since=since)
-    if filt.status is not None:
-        return t.gettext("status {status}", status=filt.status)
+    status = status_label(t, filt.status) if filt.status is not None else None
+    if status is not None and since is not None:
+        return t.gettext("status {status}, since {since}", status=status, since=since)
+    if status is not None:
+        return t.gettext("status {status}", status=status)
     if since is not None:
         return t.gettext("since {since}", since=since)
     return None

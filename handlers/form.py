@@ -16,10 +16,17 @@ MAX_FIELD_CHARS = 10_000
 RECORD_ID = re.compile(r"[0-9]{1,18}")
 
 
+# Ids are 32-bit integer columns (PostgreSQL refuses a larger number in a query outright).
+MAX_RECORD_ID = 2**31 - 1
+
+
 def parse_id(value: object) -> int | None:
     """A record id from a payload, or None. ASCII digits only: str.isdigit() also accepts
     "²" and "٣", which int() then refuses."""
-    return int(value) if isinstance(value, str) and RECORD_ID.fullmatch(value) else None
+    if not isinstance(value, str) or not RECORD_ID.fullmatch(value):
+        return None
+    number = int(value)
+    return number if number <= MAX_RECORD_ID else None
 
 
 def _element(values: Any, block_id: str) -> dict[str, Any]:

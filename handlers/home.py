@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.home import HomeData, ItemGroup, home_data
 from bot.i18n import Translator, translator
+from bot.permissions import SLACK_USER_ID
 from bot.services import Services, services_from
 from handlers.blocks import ModalPrefill, escape, mrkdwn, plain
 from handlers.lookup_blocks import english, group_title, groups_of, more_line
@@ -54,6 +55,8 @@ def on_log_followup(
 def publish_home(services: Services, client: WebClient, user_id: str) -> None:
     """(Re)draw a user's Home tab, in their language and time zone; called on open and after
     anything that changes their list."""
+    if not SLACK_USER_ID.match(user_id):
+        return  # not a Slack user (a forged event): nobody's Home to draw
     prefs = services.users.prefs(user_id)
     data = home_data(services.db, user_id, zone=prefs.zone, now=services.clock())
     try:

@@ -155,7 +155,8 @@ def card_message(
         blocks.append({"type": "context", "elements": [mrkdwn(t.gettext("No follow-ups yet."))]})
     blocks.append({"type": "divider"})
     blocks += [_timeline_entry(entry, t, zone, now) for entry in card.timeline]
-    return {"text": f"{hit.name} ({hit.company})", "blocks": blocks}
+    # The top-level text is mrkdwn too (notifications, fallback): escaped like everything else.
+    return {"text": f"{escape(hit.name)} ({escape(hit.company)})", "blocks": blocks}
 
 
 # The three windows of a rep's open follow-ups, as the Home tab and `/followup list` title them.

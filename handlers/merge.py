@@ -33,7 +33,7 @@ from bot.merge import (
 )
 from bot.permissions import SLACK_USER_ID, NotAllowedError
 from bot.services import Services, services_from
-from handlers.blocks import escape, mrkdwn, option, plain
+from handlers.blocks import escape, mrkdwn, option, plain, sentences
 from handlers.form import parse_id
 from handlers.home import publish_home
 
@@ -145,8 +145,7 @@ def merged_message(summary: MergeSummary, t: Translator) -> dict[str, Any]:
         away=away,
         kept=kept,
     )
-    if filled := _filled(summary.filled_fields, t):
-        text = f"{text} {filled}"
+    text = sentences(t, [text, _filled(summary.filled_fields, t)])
     return {
         "text": text,
         "blocks": [

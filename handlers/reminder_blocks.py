@@ -227,4 +227,6 @@ def replace_item_actions(
         if block.get("block_id") == wanted
         else dict(block)
         for block in blocks
+        # The message comes back from the client: a block that isn't an object is dropped.
+        if isinstance(block, dict)
     ]

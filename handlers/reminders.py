@@ -34,6 +34,7 @@ from handlers.reminder_blocks import (
     reassigned_notice,
     replace_item_actions,
 )
+from handlers.replies import tell_privately
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +104,10 @@ def _update_message(client: WebClient, body: dict[str, Any], followup_id: int, n
         logger.warning("chat.update after a reminder action failed: %s", error.response["error"])
 
 
-def _refuse(respond: Respond, text: str) -> None:
-    respond(text=text, response_type="ephemeral", replace_original=False)
+def _refuse(
+    services: Services, client: WebClient, body: dict[str, Any], respond: Respond, text: str
+) -> None:
+    tell_privately(services, client, body, respond, text)
 
 
 def _presser(services: Services, body: dict[str, Any]) -> Translator:
@@ -137,21 +140,36 @@ def _run(
     """
     if followup_id is None:
         t = _presser(services, body)
-        _refuse(respond, t.gettext("That button doesn't point at a follow-up any more."))
+        _refuse(
+            services,
+            client,
+            body,
+            respond,
+            t.gettext("That button doesn't point at a follow-up any more."),
+        )
         return
     try:
         note = act(followup_id)
     except UnknownFollowupError:
         t = _presser(services, body)
-        _refuse(respond, t.gettext("That follow-up no longer exists."))
+        _refuse(services, client, body, respond, t.gettext("That follow-up no longer exists."))
         return
     except StaleDataError:
         t = _presser(services, body)
-        _refuse(respond, t.gettext("This follow-up changed a moment ago — press the button again."))
+        _refuse(
+            services,
+            client,
+            body,
+            respond,
+            t.gettext("This follow-up changed a moment ago — press the button again."),
+        )
         return
     except NotAllowedError as refused:
         t = _presser(services, body)
         _refuse(
+            services,
+            client,
+            body,
             respond,
             t.gettext(
                 "This follow-up belongs to <@{owner}> — only they or an admin can act on it.",
@@ -209,7 +227,13 @@ def on_snooze(
     actor = _actor(body)
     followup_id, choice = _snooze_choice(_first_action(body))
     if choice is None:
-        _refuse(respond, _presser(services, body).gettext("Pick one of the snooze options."))
+        _refuse(
+            services,
+            client,
+            body,
+            respond,
+            _presser(services, body).gettext("Pick one of the snooze options."),
+        )
         return
 
     def act(target: int) -> Note:
@@ -246,7 +270,9 @@ def on_reassign(
     new_owner = action.get("selected_user")
     if not isinstance(new_owner, str) or not SLACK_USER_ID.match(new_owner):
         t = _presser(services, body)
-        _refuse(respond, t.gettext("Pick the person to hand this follow-up to."))
+        _refuse(
+            services, client, body, respond, t.gettext("Pick the person to hand this follow-up to.")
+        )
         return
 
     def act(followup_id: int) -> Note:
@@ -315,6 +341,9 @@ def on_log_next(
         if not opened:
             t = _presser(services, body)
             _refuse(
+                services,
+                client,
+                body,
                 respond,
                 t.gettext("Couldn't open the form just now — please press the button again."),
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -68,6 +68,10 @@ def _render(t: Translator, message: Message, zone: ZoneInfo, now: datetime) -> s
     return t.render(message)
 
 
+# Ack, or a wrapper that remembers it was called.
+Answer = Callable[..., None]
+
+
 def handle_followup_submission(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
@@ -76,13 +80,45 @@ def handle_followup_submission(
     if not SLACK_USER_ID.match(user_id):
         # Slack always says who submitted; without it nothing can be attributed, so save nothing.
         logger.warning("view_submission without a valid user id; ignored")
-        ack(response_action="errors", errors={"customer_name": str(SAVE_FAILED)})
+        # Nobody to ask for a language: English, said explicitly.
+        failed = translator("en").render(SAVE_FAILED)
+        ack(response_action="errors", errors={"customer_name": failed})
         return
     metadata = ModalMetadata.decode(view.get("private_metadata"))
-    prefs = services.users.prefs(user_id)
-    zone, t = prefs.zone, translator(prefs.language)
-    now = services.clock()
-    form_context = FormContext(
+    acked: list[bool] = []
+
+    def answer(**response: Any) -> None:
+        acked.append(True)
+        ack(**response)
+
+    zone, t, now = services.settings.zone, translator("en"), services.clock()
+    try:
+        prefs = services.users.prefs(user_id)
+        zone, t = prefs.zone, translator(prefs.language)
+        entry = validate_followup(
+            read_followup_form(view), _form_context(services, metadata, zone, now)
+        )
+        if metadata.edit_followup_id is not None:
+            _save_edit(answer, services, client, entry, metadata, user_id=user_id, now=now)
+        else:
+            _save_new(answer, services, client, entry, view, user_id=user_id, now=now)
+    except FormError as problems:
+        answer(response_action="errors", errors=render_errors(t, problems.errors, zone, now))
+    except NotAllowedError as refused:
+        answer(response_action="errors", errors={"customer_name": _refusal(services, t, refused)})
+    except SQLAlchemyError:
+        if acked:
+            # Saved and confirmed to Slack; only what came after (a notice) failed.
+            logger.exception("after saving a follow-up")
+            return
+        logger.exception("saving a follow-up failed; the modal stays open")
+        answer(response_action="errors", errors={"customer_name": t.render(SAVE_FAILED)})
+
+
+def _form_context(
+    services: Services, metadata: ModalMetadata, zone: ZoneInfo, now: datetime
+) -> FormContext:
+    return FormContext(
         zone=zone,
         now=now,
         phone_region=services.settings.default_phone_region,
@@ -94,27 +130,27 @@ def handle_followup_submission(
             else None
         ),
     )
+
+
+def _refusal(services: Services, t: Translator, refused: NotAllowedError) -> str:
+    """A modal error is plain text, where `<@U…>` shows as it is typed: name the owner by their
+    (cached) display name, or just "the owner" when Slack never told us one."""
+    owner_id = refused.owner_id
     try:
-        entry = validate_followup(read_followup_form(view), form_context)
-        if metadata.edit_followup_id is not None:
-            _save_edit(ack, services, client, entry, metadata, user_id=user_id, now=now)
-        else:
-            _save_new(ack, services, client, entry, view, user_id=user_id, now=now)
-    except FormError as problems:
-        ack(response_action="errors", errors=render_errors(t, problems.errors, zone, now))
-    except NotAllowedError as refused:
-        refusal = t.gettext(
-            "Only the owner ({owner}), their manager or an admin can change this follow-up.",
-            owner=refused.owner_id,
-        )
-        ack(response_action="errors", errors={"customer_name": refusal})
+        name = services.users.names([owner_id]).get(owner_id, owner_id) if owner_id else ""
     except SQLAlchemyError:
-        logger.exception("saving a follow-up failed; the modal stays open")
-        ack(response_action="errors", errors={"customer_name": t.render(SAVE_FAILED)})
+        logger.exception("couldn't look up the name of %s", owner_id)
+        name = ""
+    if name and name != owner_id:
+        return t.gettext(
+            "Only the owner ({owner}), their manager or an admin can change this follow-up.",
+            owner=name,
+        )
+    return t.gettext("Only the owner, their manager or an admin can change this follow-up.")
 
 
 def _save_new(
-    ack: Ack,
+    ack: Answer,
     services: Services,
     client: WebClient,
     entry: ValidFollowup,
@@ -164,7 +200,7 @@ def _save_new(
 
 
 def _save_edit(
-    ack: Ack,
+    ack: Answer,
     services: Services,
     client: WebClient,
     entry: ValidFollowup,

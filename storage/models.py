@@ -6,6 +6,7 @@ in UTC and read back timezone-aware (see `UTCDateTime`), on SQLite as on Postgre
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Final
 
@@ -21,12 +22,16 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
-    Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
+    inspect,
     text,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.crypto import EncryptedJSON, EncryptedText, lookup_hash
 
 STATUSES: Final = ("prospect", "interested", "won", "existing", "lost")
 METHODS: Final = ("phone", "wechat", "email", "visit", "meeting", "message")
@@ -80,6 +85,17 @@ def _in_set(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({quoted})"
 
 
+def _hash_of(source: str) -> Callable[[DefaultExecutionContext], str | None]:
+    """A column default: the lookup hash of `source` in the row being inserted. Covers inserts
+    that bypass the ORM's events (bulk `insert(Customer)` with a list of rows)."""
+
+    def default(context: DefaultExecutionContext) -> str | None:
+        value = context.get_current_parameters().get(source)  # type: ignore[no-untyped-call]
+        return None if value is None else lookup_hash(value)
+
+    return default
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {
@@ -99,20 +115,21 @@ class Customer(Base):
         ),
         Index("ix_customers_owner_id_status", "owner_id", "status"),
         # One customer per phone and per email: two reps saving the same new customer at once
-        # get one row, the second save finding the first.
+        # get one row, the second save finding the first. On the lookup hashes, since the
+        # values themselves may be encrypted (storage/crypto.py).
         Index(
-            "uq_customers_phone_e164",
-            "phone_e164",
+            "uq_customers_phone_hash",
+            "phone_hash",
             unique=True,
-            sqlite_where=text("phone_e164 IS NOT NULL"),
-            postgresql_where=text("phone_e164 IS NOT NULL"),
+            sqlite_where=text("phone_hash IS NOT NULL"),
+            postgresql_where=text("phone_hash IS NOT NULL"),
         ),
         Index(
-            "uq_customers_email",
-            "email",
+            "uq_customers_email_hash",
+            "email_hash",
             unique=True,
-            sqlite_where=text("email IS NOT NULL"),
-            postgresql_where=text("email IS NOT NULL"),
+            sqlite_where=text("email_hash IS NOT NULL"),
+            postgresql_where=text("email_hash IS NOT NULL"),
         ),
         # Never hand a deleted (merged-away) customer's id to a new one: history is keyed by id.
         {"sqlite_autoincrement": True},
@@ -121,8 +138,12 @@ class Customer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     company: Mapped[str] = mapped_column(String(200))
-    phone_e164: Mapped[str | None] = mapped_column(String(20))
-    email: Mapped[str | None] = mapped_column(String(320))
+    phone_e164: Mapped[str | None] = mapped_column(EncryptedText("customers.phone_e164"))
+    email: Mapped[str | None] = mapped_column(EncryptedText("customers.email"))
+    # Lookup hashes of phone and email (see storage/crypto.py): what exact lookups and the unique
+    # indexes use. Filled on every insert and update, by any path (see _fill_lookup_hashes).
+    phone_hash: Mapped[str | None] = mapped_column(String(64), default=_hash_of("phone_e164"))
+    email_hash: Mapped[str | None] = mapped_column(String(64), default=_hash_of("email"))
     owner_id: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -143,6 +164,24 @@ class Customer(Base):
     # Every ORM write is "UPDATE … WHERE version = <the version read>": a change committed by
     # someone else meanwhile makes this one fail (StaleDataError) instead of overwriting it.
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - read once by the mapper
+
+
+CONTACT_HASHES: Final = (("phone_e164", "phone_hash"), ("email", "email_hash"))
+
+
+@event.listens_for(Customer, "before_insert")
+@event.listens_for(Customer, "before_update")
+def _fill_lookup_hashes(_mapper: Any, _connection: Any, customer: Customer) -> None:
+    """Whatever changed a customer's phone or email (a save, an edit, a merge, an erasure),
+    its lookup hash follows in the same statement."""
+    state = inspect(customer)
+    for source, hashed in CONTACT_HASHES:
+        if state.has_identity and not state.attrs[source].history.has_changes():
+            continue
+        value = getattr(customer, source)
+        wanted = None if value is None else lookup_hash(value)
+        if getattr(customer, hashed) != wanted:
+            setattr(customer, hashed, wanted)
 
 
 class FollowUp(Base):
@@ -186,12 +225,12 @@ class FollowUp(Base):
     owner_id: Mapped[str] = mapped_column(String(32))
     contacted_at: Mapped[datetime]
     method: Mapped[str] = mapped_column(String(16))
-    summary: Mapped[str] = mapped_column(Text)
-    feedback: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(EncryptedText("followups.summary"))
+    feedback: Mapped[str] = mapped_column(EncryptedText("followups.feedback"))
     status_after: Mapped[str] = mapped_column(String(16))
     next_at: Mapped[datetime]
-    next_action: Mapped[str] = mapped_column(Text)
-    notes: Mapped[str | None] = mapped_column(Text)
+    next_action: Mapped[str] = mapped_column(EncryptedText("followups.next_action"))
+    notes: Mapped[str | None] = mapped_column(EncryptedText("followups.notes"))
     state: Mapped[str] = mapped_column(String(8), default="open")
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Derived from the Slack view id: a double-clicked Submit stores one follow-up, not two.
@@ -252,8 +291,9 @@ class ChangeLog(Base):
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[int | None]
     action: Mapped[str] = mapped_column(String(32))
-    before: Mapped[dict[str, Any] | None]
-    after: Mapped[dict[str, Any] | None]
+    # Copies of phones, emails and notes: encrypted like the columns they come from.
+    before: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON("change_log.before"))
+    after: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON("change_log.after"))
 
 
 class SlackUser(Base):
@@ -331,3 +371,21 @@ class ProcessedEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class CryptoState(Base):
+    """Which key the database's encrypted columns and lookup hashes were written with (one row).
+
+    `serve` compares it with FIELD_ENCRYPTION_KEY and refuses to start on a mismatch, rather than
+    fail on every read or, worse, write hashes no lookup will ever find again.
+    """
+
+    __tablename__ = "crypto_state"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The key id (storage/crypto.py); NULL: clear text, and plain SHA-256 lookup hashes.
+    key_id: Mapped[str | None] = mapped_column(String(8))
+    # Set while `followup-bot rotate-key` runs: rows are part old, part new until it finishes.
+    rotation_started_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None]

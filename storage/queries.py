@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from storage.crypto import lookup_hash
 from storage.models import ChangeLog, Customer, FollowUp, SlackUser, utcnow
 
 
@@ -23,10 +24,11 @@ def find_customer_by_contact(
     With `lock`, the row stays locked until the transaction ends (PostgreSQL; SQLite writers
     are already serialised), so two saves for one customer can't interleave.
     """
-    for column, value in ((Customer.phone_e164, phone_e164), (Customer.email, email)):
+    for column, value in ((Customer.phone_hash, phone_e164), (Customer.email_hash, email)):
         if not value:
             continue
-        query = select(Customer).where(column == value).limit(1)
+        # By lookup hash: the values themselves may be encrypted (storage/crypto.py).
+        query = select(Customer).where(column == lookup_hash(value)).limit(1)
         found = session.scalars(query.with_for_update() if lock else query).first()
         if found is not None:
             return found
@@ -35,7 +37,9 @@ def find_customer_by_contact(
 
 def email_taken_by_other(session: Session, email: str, customer_id: int) -> bool:
     other = session.scalar(
-        select(Customer.id).where(Customer.email == email, Customer.id != customer_id).limit(1)
+        select(Customer.id)
+        .where(Customer.email_hash == lookup_hash(email), Customer.id != customer_id)
+        .limit(1)
     )
     return other is not None
 

@@ -23,6 +23,7 @@ from bot.i18n import MISSING
 from bot.server import make_http_server, stop_http_server
 from bot.services import Services
 from bot.settings import Settings
+from storage import crypto
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Base
@@ -44,8 +45,15 @@ COLLEAGUE = "U0COLL001"
 def _no_real_slack_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's own tokens (environment or .env) must never reach a test."""
     for name in list(os.environ):
-        if name.startswith(("SLACK_", "DATABASE_URL", "DEFAULT_", "PORT")):
+        if name.startswith(("SLACK_", "DATABASE_URL", "DEFAULT_", "PORT", "FIELD_ENCRYPTION_")):
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _clear_text_after_each_test() -> Iterator[None]:
+    """The field cipher is process-wide: a test that set a key must not leave it to the next."""
+    yield
+    crypto.configure(None)
 
 
 @pytest.fixture(autouse=True)

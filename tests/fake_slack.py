@@ -29,6 +29,7 @@ import email.parser
 import email.policy
 import itertools
 import json
+import math
 import re
 import threading
 import time
@@ -140,6 +141,26 @@ class _Failure:
 
 
 @dataclass
+class _PostLimit:
+    """A token bucket per conversation for chat.postMessage (see limit_posts_per_channel)."""
+
+    interval: float  # real seconds per message, once the burst is spent
+    burst: int
+    second: float  # real seconds per Slack second (Retry-After is in Slack seconds)
+    buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # tokens, at
+
+    def take(self, channel: str, now: float) -> float | None:
+        """None if a message may go now (and count it); else real seconds until one may."""
+        tokens, at = self.buckets.get(channel, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - at) / self.interval)
+        if tokens >= 1.0:
+            self.buckets[channel] = (tokens - 1.0, now)
+            return None
+        self.buckets[channel] = (tokens, now)
+        return (1.0 - tokens) * self.interval
+
+
+@dataclass
 class _File:
     """A file from files.getUploadURLExternal on: announced, then uploaded, then completed."""
 
@@ -185,6 +206,7 @@ class FakeSlack:
         self._home_views: dict[str, str] = {}  # user id -> view id
         self._exchanged_triggers: set[str] = set()
         self._files: dict[str, _File] = {}
+        self._post_limit: _PostLimit | None = None  # off unless limit_posts_per_channel()
         self._counter = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -363,6 +385,22 @@ class FakeSlack:
         with self._lock:
             self._handlers[method] = handler
 
+    def limit_posts_per_channel(
+        self, *, per_second: float = 1.0, burst: int = 3, second: float = 1.0
+    ) -> None:
+        """Enforce Slack's per-channel limit on chat.postMessage (off by default): about
+        ``per_second`` messages a second in each conversation, after a burst of ``burst``.
+        Beyond it the post is refused with 429 ``ratelimited`` and a Retry-After in whole
+        seconds (at least 1), as Slack does.
+
+        ``second`` is how long a second lasts here, to run benchmarks faster: with 0.05 the
+        limit is one message per 50 ms and Retry-After counts 50 ms units, so whoever honours
+        it must scale its sleeps by the same factor."""
+        if per_second <= 0 or burst < 1 or second <= 0:
+            raise ValueError("per_second and second must be positive, burst at least 1")
+        with self._lock:
+            self._post_limit = _PostLimit(second / per_second, burst, second)
+
     # -- state the fake keeps like Slack does ----------------------------------------------
 
     @property
@@ -536,6 +574,9 @@ class FakeSlack:
         invalid = self._validate(call)
         if invalid is not None:
             return invalid
+        limited = self._rate_limited(call)
+        if limited is not None:
+            return limited
         with self._lock:
             handler = self._handlers.get(method)
         if handler is not None:
@@ -570,6 +611,20 @@ class FakeSlack:
                 error = "invalid_attachments" if all("/attachments" in e for e in errors) else None
                 return _error(error or "invalid_blocks", messages=errors, errors_field=True)
         return None
+
+    def _rate_limited(self, call: Call) -> Answer | None:
+        if call.method != "chat.postMessage":
+            return None
+        channel, _ = self._resolve_channel(call.args.get("channel"))
+        with self._lock:
+            limit = self._post_limit
+            if limit is None or channel is None:
+                return None
+            wait = limit.take(channel, time.monotonic())
+        if wait is None:
+            return None
+        retry_after = max(1, math.ceil(wait / limit.second))
+        return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}
 
     def _record(self, method: str, errors: list[str]) -> None:
         if errors:

@@ -34,7 +34,9 @@ from bot.backup import (
 from bot.cli import main as cli_main
 from bot.exporter import (
     COLUMNS,
-    SHEET_TITLE,
+    SHEET_TITLES,
+    ZH_METHOD_WORDS,
+    ZH_STATUS_WORDS,
     CountedRows,
     ExportFilter,
     Lang,
@@ -238,13 +240,28 @@ def seed(bot: Bot) -> None:
 
 def xlsx_rows(data: bytes) -> list[list[str]]:
     workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
-    sheet = workbook[SHEET_TITLE]
+    (sheet,) = workbook.worksheets
     rows = [
         ["" if value is None else str(value) for value in row]
         for row in sheet.iter_rows(values_only=True)
     ]
     workbook.close()
+    # The sheet is named in the language of its headers.
+    assert sheet.title == SHEET_TITLES["zh" if rows and rows[0] == ZH_HEADERS else "en"]
     return rows
+
+
+def in_chinese(*rows: list[str]) -> list[list[str]]:
+    """Rows as a Chinese export writes them: status and method as the words the importer reads
+    back (the State column stays a code)."""
+    return [
+        [*row[:5], ZH_METHOD_WORDS[row[5]], *row[6:11], ZH_STATUS_WORDS[row[11]], *row[12:]]
+        for row in rows
+    ]
+
+
+def rows_in(lang: Lang, rows: list[list[str]]) -> list[list[str]]:
+    return in_chinese(*rows) if lang == "zh" else rows
 
 
 def csv_rows(text: str) -> list[list[str]]:
@@ -328,7 +345,10 @@ def test_cli_filters_and_chinese_headers(bot: Bot, database_url: str, tmp_path: 
 
     for result in (by_owner, by_status, by_date, everything_filtered):
         assert result.returncode == 0, result.stderr
-    assert xlsx_rows((tmp_path / "rep.xlsx").read_bytes()) == [ZH_HEADERS, ROW_A, ROW_C, ROW_D]
+    assert xlsx_rows((tmp_path / "rep.xlsx").read_bytes()) == [
+        ZH_HEADERS,
+        *in_chinese(ROW_A, ROW_C, ROW_D),
+    ]
     assert xlsx_rows((tmp_path / "interested.xlsx").read_bytes()) == [EN_HEADERS, ROW_B, ROW_C]
     # "since" is a day in DEFAULT_TZ: 25 Nov 10:00 in Shanghai is in, 24 Nov is out.
     assert xlsx_rows((tmp_path / "recent.xlsx").read_bytes()) == [
@@ -501,7 +521,8 @@ def test_export_then_import_into_an_empty_database_gives_the_same_data(
         "xlsx",
     )
     assert again is not None
-    assert xlsx_rows(again) == xlsx_rows(exported.read_bytes()) == [headers(lang), *ALL_ROWS]
+    expected = [headers(lang), *rows_in(lang, ALL_ROWS)]
+    assert xlsx_rows(again) == xlsx_rows(exported.read_bytes()) == expected
 
 
 # --- /followup export through Slack ------------------------------------------------------------
@@ -585,7 +606,7 @@ def test_filters_and_chinese_headers_through_slack(bot: Bot) -> None:
     _ack, final = export_via_slack(bot, "export status=interested lang=zh since=2026-11-26", REP)
 
     assert final.args["text"] == "Sent to your DM: 1 follow-up."
-    assert uploaded_rows(bot.slack, REP) == [ZH_HEADERS, ROW_C]
+    assert uploaded_rows(bot.slack, REP) == [ZH_HEADERS, *in_chinese(ROW_C)]
     (logged,) = export_log(bot.db)
     assert logged.after == {
         "rows": 1,
@@ -634,7 +655,7 @@ def test_bad_arguments_get_a_clear_answer_and_nothing_is_sent(
 def test_nothing_to_export_sends_no_file(bot: Bot) -> None:
     _ack, final = export_via_slack(bot, "export status=won", REP)
 
-    assert final.args["text"] == "No follow-ups to export (status won) — nothing was sent."
+    assert final.args["text"] == "No follow-ups to export (status Won) — nothing was sent."
     assert bot.slack.calls_to("files.getUploadURLExternal") == []
     assert export_log(bot.db) == []
 

@@ -99,7 +99,8 @@ def test_the_form_is_in_english_for_an_english_rep_and_in_chinese_for_a_chinese_
     assert en["customer_name"]["label"]["text"] == "Customer"
     assert zh["customer_name"]["label"]["text"] == "客户"
     assert zh["customer_name"]["element"]["placeholder"]["text"] == "例如：Wang Lei · 王磊"
-    assert zh["existing_customer"]["label"]["text"] == "老客户"
+    assert zh["existing_customer"]["label"]["text"] == "选择已有客户"
+    assert en["existing_customer"]["label"]["text"] == "Find an existing customer"
     assert option_labels(en["status"]) == [
         "Prospect",
         "Interested",
@@ -244,7 +245,7 @@ def test_missing_contact_and_selects_are_reported_in_chinese(bot: Bot) -> None:
     assert errors == {
         "company": "请填写公司名称。",
         "phone": "请填写电话或邮箱，方便团队里任何人都能联系到这位客户。",
-        "method": "请选择联系方式。",
+        "method": "请选择跟进方式。",
     }
 
 
@@ -259,7 +260,7 @@ def test_the_team_rules_speak_chinese_to_a_chinese_rep(bot: Bot) -> None:
     errors = errors_of(bot.submit(bot.open_modal(user_id=REP_ZH), look_alike, user_id=REP_ZH))
     assert list(errors) == ["customer_name"]
     assert errors["customer_name"].startswith("这位看起来是已有客户 Wang Lei · ")
-    assert "“老客户”" in errors["customer_name"]
+    assert "“选择已有客户”" in errors["customer_name"]
     assert "“仍作为新客户添加”" in errors["customer_name"]
 
     # The colleague's customer by phone: pick them first.

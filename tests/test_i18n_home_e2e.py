@@ -185,7 +185,7 @@ def test_list_in_chinese(bot: Bot) -> None:
     assert "*逾期（1）*" in text
     assert "*未来 7 天（1）*" in text
     assert "12月1日 周二 15:00 (Asia/Shanghai)，3天后" in text
-    assert "打开应用的“首页”标签" in text
+    assert "打开应用的“主页”标签" in text
     assert_no_english(text, ("Overdue", "Due today", "Next 7 days", "Home tab", " in 3 days"))
 
 
@@ -342,4 +342,4 @@ def test_an_edit_refusal_and_an_empty_edit_in_chinese(zh_admin_bot: Bot, slack: 
     refusal = bot.slack.wait_for("response_url", count=2)[-1]
 
     assert empty.args["text"] == "你还没有记录过跟进——输入 /followup 即可记录。"
-    assert refusal.args["text"] == (f"这条跟进属于 <@{REP}>——只有本人、其经理或管理员可以编辑。")
+    assert refusal.args["text"] == (f"这条跟进属于 <@{REP}>——只有本人、其主管或管理员可以编辑。")

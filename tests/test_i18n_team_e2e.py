@@ -153,8 +153,8 @@ def test_the_team_form_opens_in_each_admins_language(admins_bot: Bot) -> None:
     ]
     listing = str(zh["blocks"][:3])
     assert "*当前团队*" in listing
-    assert f"*<@{MANAGER}>*：<@{REP}>" in listing
-    assert f"*<@{REP_NY}>*：_还没有组员_" in listing
+    assert f"*<@{MANAGER}>* ：<@{REP}>" in listing
+    assert f"*<@{REP_NY}>* ： _还没有组员_" in listing
     assert "*Current team*" in str(en["blocks"])
     assert "_no reps yet_" in str(en["blocks"])
     assert_chinese(zh, "ADMIN_USER_IDS")
@@ -251,7 +251,7 @@ def test_merge_errors_dm_and_undo_in_chinese(admins_bot: Bot) -> None:
     dm = dm_to(admins_bot, ZH_ADMIN)
     assert dm.args["text"] == (
         "已将 *John Smith* · Acme Co., Ltd. 合并到 *Wang Lei* · Shanghai Mingde Technology "
-        "Co., Ltd.，移过来 2 条跟进记录。 保留的客户补上了原先缺少的邮箱。"
+        "Co., Ltd.，移过来 2 条跟进记录。保留的客户补上了原先缺少的邮箱。"
     )
     (button,) = dm.args["blocks"][-1]["elements"]
     assert button["text"]["text"] == "撤销合并"
@@ -262,7 +262,7 @@ def test_merge_errors_dm_and_undo_in_chinese(admins_bot: Bot) -> None:
     press(admins_bot, dm, "merge_undo", user_id=ZH_ADMIN)
 
     (update,) = admins_bot.slack.wait_for("chat.update")
-    assert update.args["text"].startswith(f"<@{ZH_ADMIN}> 已撤销合并：*John Smith*")
+    assert update.args["text"].startswith(f"<@{ZH_ADMIN}> 已撤销合并： *John Smith*")
     assert update.args["text"].endswith("并带回其 2 条跟进记录。")
 
     press(admins_bot, dm, "merge_undo", user_id=ZH_ADMIN)
@@ -294,16 +294,16 @@ def test_a_chinese_admins_export_is_in_chinese_with_chinese_headers(admins_bot: 
     assert final.args["text"] == "已通过私信发给你：2 条跟进记录。"
     assert uploaded_rows(admins_bot.slack, ZH_ADMIN)[0] == ZH_HEADERS
     complete = upload_of(admins_bot, ZH_ADMIN)
-    assert complete.args["initial_comment"] == "所有人：2 条跟进。"
+    assert complete.args["initial_comment"] == "所有人的跟进：2 条跟进。"
     (shared,) = complete.response["files"]
     assert shared["title"] == "跟进记录导出 2026年11月27日 周五"
 
     nothing = export_via_slack(admins_bot, "export status=won since=2026-11-26", ZH_ADMIN)[1]
     assert nothing.args["text"] == (
-        "没有可导出的跟进记录（状态为 won，自 11月26日 周四 起），未发送任何内容。"
+        "没有可导出的跟进记录（状态为已成交，自 11月26日 周四 起），未发送任何内容。"
     )
     bad = admins_bot.requests.command("导出 status=maybe", user_id=ZH_ADMIN).json()
-    assert bad["text"].startswith("“maybe” 不是有效的状态。 用法：`/followup export")
+    assert bad["text"].startswith("“maybe” 不是有效的状态。用法：`/followup export")
 
 
 def test_an_english_admin_asking_for_chinese_headers_still_reads_english(admins_bot: Bot) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from bot import importer
 from bot.import_rules import REPORT_COLUMNS
 from bot.importer import ImportFileError, ImportOptions, ImportSummary, run_import
+from storage.crypto import lookup_hash
 from storage.db import Database
 from storage.models import ChangeLog, Customer, FollowUp, ImportedRow
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, Bot, running_bot
@@ -522,7 +523,9 @@ def count(db: Database, model: type[Any]) -> int:
 
 def customer_by_phone(db: Database, phone: str) -> tuple[Customer, list[FollowUp]]:
     with db.reader() as session:
-        customer = session.scalars(select(Customer).where(Customer.phone_e164 == phone)).one()
+        customer = session.scalars(
+            select(Customer).where(Customer.phone_hash == lookup_hash(phone))
+        ).one()
         followups = session.scalars(
             select(FollowUp)
             .where(FollowUp.customer_id == customer.id)
@@ -559,7 +562,9 @@ def assert_database_holds_the_sample(db: Database) -> None:
     assert history[2].created_at == shanghai(2025, 5, 20, 14, 0)
 
     with db.reader() as session:
-        li_na = session.scalars(select(Customer).where(Customer.email == "li.na@acme.com")).one()
+        li_na = session.scalars(
+            select(Customer).where(Customer.email_hash == lookup_hash("li.na@acme.com"))
+        ).one()
         (li_na_followup,) = li_na.followups
         assert li_na.phone_e164 is None
         assert li_na.owner_id == LEE

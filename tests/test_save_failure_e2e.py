@@ -32,10 +32,10 @@ def database_locked(database_url: str) -> Iterator[None]:
             holder.close()
         return
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn) as holder:
-        holder.execute("LOCK TABLE customers, followups IN ACCESS EXCLUSIVE MODE")
+    with psycopg.connect(dsn) as locker:
+        locker.execute("LOCK TABLE customers, followups IN ACCESS EXCLUSIVE MODE")
         yield
-        holder.rollback()
+        locker.rollback()
 
 
 def test_a_locked_database_keeps_the_form_open_with_a_retry_message(

@@ -129,27 +129,35 @@ def test_normalize_phone_accepts(raw: str, region: str, expected: str) -> None:
         ("手机13800138000", "CN", "'手机13800138000' has letters in it"),
         ("138OO138OOO", "CN", "has letters in it"),  # letter O typed for zero
         # too short for the country
-        ("12345", "CN", "'12345' has too few digits for a phone number in CN"),
-        ("555-0100", "US", "'555-0100' has too few digits for a phone number in US"),
-        ("+86 1", "CN", "has too few digits for a phone number in CN"),
+        ("12345", "CN", "'12345' has too few digits for a phone number in China"),
+        ("555-0100", "US", "'555-0100' has too few digits for a phone number in United States"),
+        ("+86 1", "CN", "has too few digits for a phone number in China"),
         # too long for the country
-        ("+86 1380013800099999", "CN", "has too many digits for a phone number in CN"),
+        ("+86 1380013800099999", "CN", "has too many digits for a phone number in China"),
         ("138 0013 8000 / 139 0013 9000", "CN", "has too many digits"),
         # right shape, but no such number
         (
             "1380013800",
             "CN",
-            "'1380013800' isn't a valid phone number for CN — include the country code, "
+            "'1380013800' isn't a valid phone number for China — include the country code, "
             "e.g. +86 138 0013 8000",
         ),
-        ("138001380001", "CN", "isn't a valid phone number for CN"),
+        ("138001380001", "CN", "isn't a valid phone number for China"),
         (
             "+86 100 0013 8000",
             "CN",
-            "'+86 100 0013 8000' isn't a valid phone number for CN — check the digits",
+            "'+86 100 0013 8000' isn't a valid phone number for China — check the digits",
         ),
-        ("+1 999 555 0100", "US", "isn't a valid phone number for US — check the digits"),
-        ("(999) 555-0100", "US", "isn't a valid phone number for US — include the country code"),
+        (
+            "+1 999 555 0100",
+            "US",
+            "isn't a valid phone number for United States — check the digits",
+        ),
+        (
+            "(999) 555-0100",
+            "US",
+            "isn't a valid phone number for United States — include the country code",
+        ),
         # country code problems
         ("+999 1234", "CN", "'+999 1234' starts with an unknown country code"),
         ("13800138000", "XX", "'13800138000' needs a country code, e.g. +86 138 0013 8000"),
