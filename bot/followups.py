@@ -18,13 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.company_keys import company_keys
 from bot.dates import ParsedWhen, parse_when
 from bot.i18n import Message, Text, Translator, _, _n
 from bot.matching import (
     likely_same_customer,
     normalize_company,
     normalize_person,
-    similar_company_keys,
 )
 from bot.permissions import SLACK_USER_ID, may_act_on
 from bot.settings import Settings
@@ -521,7 +521,7 @@ def find_similar_customer(session: Session, name: str, company: str) -> Customer
     so this stays a few queries however many customers there are.
     """
     key = normalize_company(company)
-    keys = [key, *similar_company_keys(queries.distinct_company_keys(session), key)]
+    keys = [key, *company_keys(session).similar(key)]
     best: tuple[float, Customer] | None = None
     for candidate in queries.customers_with_company_keys(session, keys):
         score = likely_same_customer(name, company, candidate.name, candidate.company)

@@ -715,25 +715,15 @@ def likely_same_customer(a_name: str, a_company: str, b_name: str, b_company: st
     return round(min(company, person), SCORE_DECIMALS)
 
 
-def similar_company_keys(keys: Sequence[str], key: str, *, limit: int = 20) -> list[str]:
-    """Of these normalised company keys, those close enough to `key` for likely_same_customer
-    to call the companies one (fuzzy ≥ SAME_COMPANY_THRESHOLD, or one inside the other).
+def close_company_keys(candidates: Iterable[str], key: str) -> list[str]:
+    """Of these normalised company keys, in order, those close enough to `key` for
+    likely_same_customer to call the companies one (the same company, or one inside the other).
 
-    A fast pre-filter for duplicate checks: rapidfuzz narrows the field in C, and only the
-    survivors get the exact (slower) comparison.
+    The exact (slower) comparison, for the few keys a fast pre-filter let through
+    (bot/company_keys.py).
     """
-    if not key:
-        return []
-    survivors = {
+    return sorted(
         candidate
-        for candidate, _, _ in process.extract(
-            key, keys, scorer=fuzz.partial_ratio, score_cutoff=SAME_COMPANY_THRESHOLD, limit=None
-        )
-        if candidate and candidate != key
-    }
-    close = [
-        candidate
-        for candidate in survivors
+        for candidate in candidates
         if _symmetric_score(candidate, key, word_order_free=False) >= SAME_COMPANY_THRESHOLD
-    ]
-    return sorted(close)[:limit]
+    )

@@ -114,6 +114,9 @@ class Customer(Base):
             name="has_contact",
         ),
         Index("ix_customers_owner_id_status", "owner_id", "status"),
+        # What changed lately, with its company key: the look-alike check tops up its in-memory
+        # list of company keys from this instead of reading every key (bot/company_keys.py).
+        Index("ix_customers_updated_at_company_key", "updated_at", "company_key"),
         # One customer per phone and per email: two reps saving the same new customer at once
         # get one row, the second save finding the first. On the lookup hashes, since the
         # values themselves may be encrypted (storage/crypto.py).
@@ -195,6 +198,8 @@ class FollowUp(Base):
         CheckConstraint("state = 'open' OR remind_at IS NULL", name="remind_only_open"),
         Index("ix_followups_state_next_at", "state", "next_at"),
         Index("ix_followups_owner_id_state_next_at", "owner_id", "state", "next_at"),
+        # The Home tab's "recently done": newest first without sorting all of an owner's history.
+        Index("ix_followups_owner_id_state_done_at_id", "owner_id", "state", "done_at", "id"),
         # Only rows still waiting for a reminder are indexed, so the sweep stays fast however many
         # follow-ups have been delivered or closed.
         Index(

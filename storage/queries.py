@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from storage.crypto import lookup_hash
 from storage.models import ChangeLog, Customer, FollowUp, SlackUser, utcnow
@@ -62,10 +62,19 @@ def get_customer(session: Session, customer_id: int, *, lock: bool = False) -> C
     return session.get(Customer, customer_id, with_for_update=lock or None)
 
 
-def distinct_company_keys(session: Session) -> Sequence[str]:
-    return session.scalars(
-        select(Customer.company_key).where(Customer.erased_at.is_(None)).distinct()
-    ).all()
+def company_keys_in_use(session: Session) -> tuple[Sequence[str], datetime | None]:
+    """Every distinct company key (erased customers' included: they match no one), and the
+    newest `updated_at`, read together so company_keys_changed_since can continue from it."""
+    newest = session.scalar(select(func.max(Customer.updated_at)))
+    return session.scalars(select(Customer.company_key).distinct()).all(), newest
+
+
+def company_keys_changed_since(session: Session, since: datetime) -> Sequence[tuple[str, datetime]]:
+    """Company keys of customers saved at or after `since`, with when (a covering index)."""
+    rows = session.execute(
+        select(Customer.company_key, Customer.updated_at).where(Customer.updated_at >= since)
+    )
+    return [(key, changed_at) for key, changed_at in rows]
 
 
 def customers_with_company_keys(session: Session, keys: Sequence[str]) -> Sequence[Customer]:
@@ -259,6 +268,7 @@ def open_followups_of(
             lower,
             FollowUp.next_at < before,
         )
+        .options(joinedload(FollowUp.customer))  # every item shows its customer: one query
         .order_by(FollowUp.next_at, FollowUp.id)
         .limit(limit)
     ).all()
@@ -287,6 +297,7 @@ def recently_done_of(session: Session, owner_id: str, *, limit: int) -> Sequence
         .where(
             FollowUp.owner_id == owner_id, FollowUp.state == "done", FollowUp.done_at.is_not(None)
         )
+        .options(joinedload(FollowUp.customer))
         .order_by(FollowUp.done_at.desc(), FollowUp.id.desc())
         .limit(limit)
     ).all()
@@ -353,3 +364,30 @@ def lock_company_key(session: Session, company_key: str) -> None:
     """Serialise look-alike checks for one company until the transaction ends (PostgreSQL)."""
     if session.get_bind().dialect.name == "postgresql" and company_key:
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": company_key})
+
+
+def contacts_in_use(session: Session, phones: Sequence[str], emails: Sequence[str]) -> set[str]:
+    """Which of these phones (E.164) and emails some customer already holds — one query, by
+    lookup hash (the values themselves may be encrypted). For a bulk import's clash check."""
+    by_hash = {lookup_hash(value): value for value in (*phones, *emails) if value}
+    if not by_hash:
+        return set()
+    hashes = list(by_hash)
+    rows = session.execute(
+        select(Customer.phone_hash, Customer.email_hash).where(
+            Customer.phone_hash.in_(hashes) | Customer.email_hash.in_(hashes)
+        )
+    ).all()
+    return {by_hash[h] for row in rows for h in row if h in by_hash}
+
+
+def last_sqlite_row_id(session: Session, table: str) -> int:
+    """The id SQLite's next insert into `table` would follow: the largest id in the table or, for
+    an AUTOINCREMENT table, ever used in it. Only meaningful while this transaction holds the
+    write lock (BEGIN IMMEDIATE), so a bulk insert can number its rows itself (SQLite can't
+    return the ids of a multi-row insert in the rows' order)."""
+    largest = session.execute(text(f'SELECT max(id) FROM "{table}"')).scalar()  # noqa: S608
+    used = session.execute(
+        text("SELECT seq FROM sqlite_sequence WHERE name = :name"), {"name": table}
+    ).scalar()
+    return max(int(largest or 0), int(used or 0))
