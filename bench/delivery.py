@@ -5,7 +5,8 @@ Seeds `--reminders` due follow-ups spread evenly over `--owners` owners (bench/s
 the app's own reminder sweep (`services.reminders.sweep`, as the scheduler does) against the fake
 Slack Web API three times from the same starting state:
 
-1. unlimited, to warm the caches (users.info, conversations.open);
+1. unlimited (the sweep not pacing itself either), to warm the caches (users.info,
+   conversations.open);
 2. unlimited again, timed: how fast the bot delivers when Slack never pushes back;
 3. with the fake enforcing Slack's limit on chat.postMessage — about one message a second per
    conversation after a short burst, 429 `ratelimited` with Retry-After beyond it.
@@ -15,22 +16,24 @@ The ideal is what the limit allows: the unlimited time, or the busiest conversat
 delivered by further sweeps at their retry time (the clock jumps; no waiting), and counted.
 Each follow-up must be in exactly one delivered DM: duplicates and misses are counted.
 
-Time is scaled so a run takes minutes: a Slack second lasts `--second` real seconds, both in the
-fake's limit and in the bot's own Retry-After sleeps (slack_sdk's retry handler). The bot's own
-work is not scaled, so scaling flatters a sweep that sleeps; the full-scale estimate puts the
-sleeps back at one second per Slack second.
+Time is scaled so a run takes minutes: a Slack second lasts `--second` real seconds, in the
+fake's limit, in the sweep's own pacing (one DM a second per recipient after a burst of 3; see
+bot/reminders.py, Pacer) and in slack_sdk's Retry-After sleeps. The bot's own work is not
+scaled, so scaling flatters a sweep that sleeps; the full-scale estimate puts the sleeps back at
+one second per Slack second, and `--second 1` runs at real time.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import statistics
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from unittest import mock
@@ -40,10 +43,10 @@ from sqlalchemy import delete, select, update
 
 from bench.seed import NOW, add_database_arguments, bench_database, owner_id, seed
 from bot.app import create_app
-from bot.reminders import CLAIM_BATCH
+from bot.reminders import CLAIM_BATCH, Pacer, ReminderService
 from bot.services import Services
 from bot.settings import Settings
-from handlers.reminder_blocks import followup_id_from_block
+from handlers.reminder_blocks import ReminderBlocks, followup_id_from_block
 from storage.db import Database
 from storage.models import FollowUp, ReminderDelivery
 from tests.fake_slack import Call, FakeSlack
@@ -111,7 +114,8 @@ class Run:
     per_channel: Counter[str]
     delivered: Counter[int]  # follow-up id -> delivered DMs naming it
     waiting: float  # seconds of the first sweep with no post going out (long gaps)
-    sleeps: Sleeps | None = None
+    sleeps: Sleeps | None = None  # slack_sdk's Retry-After sleeps
+    pacing: Sleeps | None = None  # the sweep's own waits for a recipient's next slot
 
     def missing(self, due_ids: frozenset[int]) -> int:
         return len(due_ids - set(self.delivered))
@@ -154,11 +158,13 @@ class DeliveryResult:
 
     @property
     def full_scale_seconds(self) -> float:
-        """The first sweep with its Retry-After sleeps at one real second per Slack second."""
-        sleeps = self.limited.sleeps
-        if sleeps is None:
-            return self.limited.seconds
-        return self.limited.seconds - sleeps.real_seconds + sleeps.slack_seconds
+        """The first sweep with its sleeps (Retry-After and pacing) at one real second per
+        Slack second."""
+        seconds = self.limited.seconds
+        for sleeps in (self.limited.sleeps, self.limited.pacing):
+            if sleeps is not None:
+                seconds += sleeps.slack_seconds - sleeps.real_seconds
+        return seconds
 
     @property
     def full_scale_ideal(self) -> float:
@@ -271,13 +277,38 @@ def _deliver(services: Services, slack: TimedFakeSlack, due_ids: frozenset[int])
 
 
 @contextmanager
-def _app(settings: Settings) -> Iterator[Services]:
+def _app(settings: Settings, pacing: Sleeps | None = None) -> Iterator[Services]:
+    """The app's services, its sweep pacing itself on the bench's clock (a Slack second lasts
+    `pacing.second` real seconds, as in the fake's limit), or not at all without `pacing`."""
     _, services = create_app(settings, clock=lambda: NOW, check_token=False)
     try:
-        yield services
+        yield replace(services, reminders=_paced_reminders(services, pacing))
     finally:
         services.listeners.shutdown(wait=True)
         services.db.dispose()
+
+
+def _paced_reminders(services: Services, pacing: Sleeps | None) -> ReminderService:
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    pacer = Pacer(per_second=math.inf)
+    if pacing is not None:
+        second = pacing.second
+
+        def slack_clock() -> float:
+            return time.monotonic() / second
+
+        pacer, sleep, clock = Pacer(clock=slack_clock), pacing.sleep, slack_clock
+    return ReminderService(
+        db=services.db,
+        client=services.client,
+        users=services.users,
+        settings=services.settings,
+        messages=ReminderBlocks(),
+        pacer=pacer,
+        sleep=sleep,
+        monotonic=clock,
+    )
 
 
 def run(
@@ -314,9 +345,10 @@ def run(
             unlimited = _deliver(services, slack, due_ids)
             _restore(services.db, due)
         slack.limit_posts_per_channel(per_second=1.0, burst=burst, second=second)
-        with _app(settings) as services, scaled_retry_sleeps(second) as sleeps:
+        pacing = Sleeps(second)
+        with _app(settings, pacing) as services, scaled_retry_sleeps(second) as sleeps:
             limited = _deliver(services, slack, due_ids)
-        limited.sleeps = sleeps
+        limited.sleeps, limited.pacing = sleeps, pacing
         slack.assert_all_valid()
     finally:
         slack.stop()
@@ -335,6 +367,7 @@ def run(
 def report(result: DeliveryResult) -> str:
     unlimited, limited = result.unlimited, result.limited
     sleeps = limited.sleeps or Sleeps(result.second)
+    pacing = limited.pacing or Sleeps(result.second)
     verdict = "met" if result.ratio <= TARGET_RATIO else "MISSED"
     lines = [
         f"{result.reminders:,} due reminders to {result.owners:,} owners "
@@ -344,7 +377,9 @@ def report(result: DeliveryResult) -> str:
         f"({unlimited.seconds / max(unlimited.messages, 1) * 1000:.2f} ms per DM)",
         f"limited, first sweep: {limited.seconds:.2f} s, {limited.sent_first_pass:,} reminders "
         f"sent, {limited.posts:,} posts of which {limited.refused:,} refused (429); "
-        f"{sleeps.count:,} Retry-After sleeps = {sleeps.slack_seconds:.0f} Slack seconds",
+        f"{sleeps.count:,} Retry-After sleeps = {sleeps.slack_seconds:.0f} Slack seconds; "
+        f"{pacing.count:,} waits for a recipient's next slot = "
+        f"{pacing.slack_seconds:.1f} Slack seconds",
         f"later sweeps for reminders left to retry: {limited.later_passes} "
         f"(the last {limited.last_retry_after} after the first, on the app's clock)",
         f"ideal (scaled): {result.ideal:.2f} s = max(unlimited {result.work:.2f} s, "

@@ -9,12 +9,13 @@ sweep sends what was never confirmed.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby
-from typing import Any, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
@@ -46,6 +47,14 @@ PERMANENT_ERRORS = frozenset(
     }
 )
 CLAIM_BATCH = 100
+# Slack lets an app post about one message a second in a conversation, after a short burst, and
+# answers 429 beyond that. The sweep paces itself per recipient and, when one recipient's DM has
+# to wait, puts their remaining reminders off for that long and goes on with everyone else's;
+# sleeping through Retry-After instead would hold up every owner after them.
+POSTS_PER_SECOND: Final = 1.0
+POST_BURST: Final = 3
+# A sweep waits this long at most for a recipient to be ready again; longer, a later sweep sends.
+PACING_HORIZON: Final = timedelta(seconds=30)
 Outcome = Literal["sent", "retry", "undeliverable"]
 MAX_BACKOFF = timedelta(hours=1)
 
@@ -128,6 +137,35 @@ class Readers:
         return translator(self.prefs(user_id).language)
 
 
+class Pacer:
+    """A token bucket per recipient (each recipient's DM is one conversation)."""
+
+    def __init__(
+        self,
+        *,
+        per_second: float = POSTS_PER_SECOND,
+        burst: int = POST_BURST,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._interval = 1.0 / per_second
+        self._burst = float(burst)
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def delay(self, recipient_id: str) -> float:
+        """0.0 if a message to `recipient_id` may go now (and counts it), else seconds to wait."""
+        if self._interval == 0.0:  # per_second=math.inf: no limit (benchmarks measure without)
+            return 0.0
+        now = self._clock()
+        tokens, at = self._buckets.get(recipient_id, (self._burst, now))
+        tokens = min(self._burst, tokens + (now - at) / self._interval)
+        if tokens >= 1.0:
+            self._buckets[recipient_id] = (tokens - 1.0, now)
+            return 0.0
+        self._buckets[recipient_id] = (tokens, now)
+        return (1.0 - tokens) * self._interval
+
+
 @dataclass
 class SweepReport:
     sent: list[str] = field(default_factory=list)
@@ -191,12 +229,18 @@ class ReminderService:
         users: UserDirectory,
         settings: Settings,
         messages: ReminderMessages,
+        pacer: Pacer | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._db = db
         self._client = client
         self._users = users
         self._settings = settings
         self._messages = messages
+        self._pacer = pacer or Pacer(clock=monotonic)
+        self._sleep = sleep
+        self._monotonic = monotonic
 
     # --- the sweep ----------------------------------------------------------------------------
 
@@ -204,14 +248,20 @@ class ReminderService:
         report = SweepReport()
         readers = Readers(self._users)
         token = str(uuid.uuid4())
-        lease_until = now + timedelta(seconds=self._settings.remind_lease_seconds)
-        while self._deliver_batch(
-            lambda session: store.claim_due_reminders(
-                session, now=now, lease_until=lease_until, token=token, limit=CLAIM_BATCH
-            ),
-            lambda owner, items: self._remind_owner(owner, items, readers, token, now, report),
-        ):
-            pass
+        lease = timedelta(seconds=self._settings.remind_lease_seconds)
+        started = self._monotonic()
+        moment = now
+        put_off: list[datetime] = []  # when reminders put off for pacing come due again
+        while True:
+            self._remind_due(moment, lease, readers, token, report, put_off)
+            # Those put off to a moment already past were claimed again by this pass.
+            put_off[:] = [until for until in put_off if until > moment]
+            if not put_off or min(put_off) - moment > PACING_HORIZON:
+                break  # anything still put off is sent by a later sweep
+            waited = self._monotonic() - started
+            self._sleep(max(0.0, (min(put_off) - now).total_seconds() - waited))
+            moment = now + timedelta(seconds=self._monotonic() - started)
+        lease_until = now + lease
         overdue_before = now - timedelta(hours=self._settings.escalate_after_hours)
         while self._deliver_batch(
             lambda session: store.claim_due_escalations(
@@ -226,6 +276,26 @@ class ReminderService:
         ):
             pass
         return report
+
+    def _remind_due(
+        self,
+        now: datetime,
+        lease: timedelta,
+        readers: Readers,
+        token: str,
+        report: SweepReport,
+        put_off: list[datetime],
+    ) -> None:
+        """Remind of everything due at `now`, noting in `put_off` until when any was put off."""
+        while self._deliver_batch(
+            lambda session: store.claim_due_reminders(
+                session, now=now, lease_until=now + lease, token=token, limit=CLAIM_BATCH
+            ),
+            lambda owner, items: self._remind_owner(
+                owner, items, readers, token, now, report, put_off
+            ),
+        ):
+            pass
 
     def dm_recipient(self, followup_id: int, channel_id: str, message_ts: str) -> str | None:
         """Whom the reminder DM `message_ts` about `followup_id` was sent to, if it was one."""
@@ -259,18 +329,26 @@ class ReminderService:
         token: str,
         now: datetime,
         report: SweepReport,
+        put_off: list[datetime],
     ) -> None:
         zone, t = readers.prefs(owner_id).zone, readers.translator(owner_id)
-        if len(items) > self._settings.remind_digest_over:
-            size = self._messages.digest_page_size
-            for start in range(0, len(items), size):
-                page = items[start : start + size]
+        digest = len(items) > self._settings.remind_digest_over
+        size = self._messages.digest_page_size if digest else 1
+        pages = [items[start : start + size] for start in range(0, len(items), size)]
+        for index, page in enumerate(pages):
+            wait = self._pacer.delay(owner_id)
+            if wait:
+                until = now + timedelta(seconds=wait)
+                waiting = [item.followup_id for later in pages[index:] for item in later]
+                with self._db.transaction() as session:
+                    store.put_off(session, waiting, token, until)
+                put_off.append(until)
+                return
+            if digest:
                 message = self._messages.digest(t, page, zone, now, total=len(items))
-                self._post(owner_id, message, page, "due", token, now, report)
-            return
-        for item in items:
-            message = self._messages.due(t, item, zone, now)
-            self._post(owner_id, message, [item], "due", token, now, report)
+            else:
+                message = self._messages.due(t, page[0], zone, now)
+            self._post(owner_id, message, page, "due", token, now, report)
 
     def _post(
         self,

@@ -159,6 +159,16 @@ def release(session: Session, followup_id: int, token: str) -> None:
     )
 
 
+def put_off(session: Session, followup_ids: Sequence[int], token: str, until: datetime) -> None:
+    """Release these claims and come back at `until`: not a failure, so no attempt counts."""
+    session.execute(
+        update(FollowUp)
+        .where(FollowUp.id.in_(followup_ids), FollowUp.claim_token == token)
+        .values(remind_at=until, claimed_until=None, claim_token=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def attempts(session: Session, followup_id: int) -> int:
     count = session.scalar(select(FollowUp.remind_attempts).where(FollowUp.id == followup_id))
     return int(count or 0)

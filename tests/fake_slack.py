@@ -147,6 +147,7 @@ class _PostLimit:
     interval: float  # real seconds per message, once the burst is spent
     burst: int
     second: float  # real seconds per Slack second (Retry-After is in Slack seconds)
+    clock: Callable[[], float] = time.monotonic
     buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # tokens, at
 
     def take(self, channel: str, now: float) -> float | None:
@@ -386,7 +387,12 @@ class FakeSlack:
             self._handlers[method] = handler
 
     def limit_posts_per_channel(
-        self, *, per_second: float = 1.0, burst: int = 3, second: float = 1.0
+        self,
+        *,
+        per_second: float = 1.0,
+        burst: int = 3,
+        second: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Enforce Slack's per-channel limit on chat.postMessage (off by default): about
         ``per_second`` messages a second in each conversation, after a burst of ``burst``.
@@ -395,11 +401,12 @@ class FakeSlack:
 
         ``second`` is how long a second lasts here, to run benchmarks faster: with 0.05 the
         limit is one message per 50 ms and Retry-After counts 50 ms units, so whoever honours
-        it must scale its sleeps by the same factor."""
+        it must scale its sleeps by the same factor. ``clock`` replaces time.monotonic, for a
+        test that moves time itself."""
         if per_second <= 0 or burst < 1 or second <= 0:
             raise ValueError("per_second and second must be positive, burst at least 1")
         with self._lock:
-            self._post_limit = _PostLimit(second / per_second, burst, second)
+            self._post_limit = _PostLimit(second / per_second, burst, second, clock)
 
     # -- state the fake keeps like Slack does ----------------------------------------------
 
@@ -620,7 +627,7 @@ class FakeSlack:
             limit = self._post_limit
             if limit is None or channel is None:
                 return None
-            wait = limit.take(channel, time.monotonic())
+            wait = limit.take(channel, limit.clock())
         if wait is None:
             return None
         retry_after = max(1, math.ceil(wait / limit.second))

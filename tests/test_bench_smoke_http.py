@@ -48,7 +48,9 @@ def test_delivery_bench_delivers_each_reminder_once_through_the_limit(tmp_path: 
     assert result.duplicates == 0
     assert result.missing == 0
     assert result.unlimited.messages == result.limited.messages == 24
-    assert result.limited.refused > 0  # the limit was in force
+    # The limit was in force: the sweep paced itself to it, or Slack refused what went over.
+    pacing = result.limited.pacing
+    assert result.limited.refused > 0 or (pacing is not None and pacing.count > 0)
 
 
 def test_latency_bench_answers_every_request_and_stores_each_valid_submission(

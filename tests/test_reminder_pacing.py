@@ -1,0 +1,127 @@
+"""The sweep paces DMs to Slack's per-conversation limit (bot/reminders.py, Pacer): an owner with
+more reminders due than the burst gets them all, a second apart, with nothing refused and
+nobody else held up; what would wait too long is left, unharmed, to the next sweep."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.reminders import PACING_HORIZON, Pacer, ReminderService
+from handlers.reminder_blocks import ReminderBlocks
+from storage.models import FollowUp
+from tests.conftest import COLLEAGUE, REP, Bot
+from tests.test_reminders_e2e import DUE, dms, log_followup
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_the_pacer_allows_a_burst_then_one_a_second_per_recipient() -> None:
+    clock = ManualClock()
+    pacer = Pacer(per_second=1.0, burst=3, clock=clock)
+
+    assert [pacer.delay("U1") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert pacer.delay("U1") == 1.0  # the fourth waits a second
+    assert pacer.delay("U2") == 0.0  # another conversation has its own burst
+    clock.now += 1.0
+    assert pacer.delay("U1") == 0.0
+    assert pacer.delay("U1") == 1.0
+
+
+def _paced(
+    bot: Bot, pacer: Pacer, sleep: Callable[[float], None], monotonic: Callable[[], float]
+) -> ReminderService:
+    """The app's reminder service, pacing on the given clock."""
+    services = bot.services
+    return ReminderService(
+        db=services.db,
+        client=services.client,
+        users=services.users,
+        settings=services.settings,
+        messages=ReminderBlocks(),
+        pacer=pacer,
+        sleep=sleep,
+        monotonic=monotonic,
+    )
+
+
+def _log(bot: Bot, count: int, *, user_id: str, first_phone: int) -> None:
+    for n in range(count):
+        log_followup(
+            bot,
+            user_id=user_id,
+            customer_name=f"Customer {user_id} {n}",
+            phone=f"+86 138 0013 {first_phone + n:04d}",
+            email=None,
+        )
+
+
+def test_an_owner_with_more_due_than_the_burst_gets_every_one_in_one_sweep_unrefused(
+    bot: Bot,
+) -> None:
+    # The sweep takes owners in id order: the colleague first, with 5 due (each its own DM;
+    # digests start at 6), then the rep with 2.
+    _log(bot, 5, user_id=COLLEAGUE, first_phone=1000)
+    _log(bot, 2, user_id=REP, first_phone=2000)
+    # Slack's limit on the fake and the sweep's pacing on one clock that moves only when the
+    # sweep waits: the bot's own work takes no time, so any mismatch would show as a 429.
+    clock = ManualClock()
+    bot.slack.limit_posts_per_channel(per_second=1, burst=3, clock=clock)
+    sweep = _paced(bot, Pacer(clock=clock), clock.sleep, clock)
+
+    bot.clock.now = DUE
+    report = sweep.sweep(DUE)
+
+    assert len(report.sent) == 7
+    posts = bot.slack.calls_to("chat.postMessage")
+    assert [call.status for call in posts] == [200] * 7  # nothing refused: it waited its turn
+    assert sum(clock.slept) == 2.0  # the colleague's 4th and 5th, a second apart
+    colleague = [posts.index(call) for call in dms(bot, COLLEAGUE)]
+    rep = [posts.index(call) for call in dms(bot, REP)]
+    assert len(colleague) == 5
+    assert len(rep) == 2
+    # The rep wasn't held up behind the colleague's paced reminders.
+    assert max(rep) < colleague[3]
+
+
+def test_what_would_wait_past_the_horizon_is_left_to_the_next_sweep_with_no_attempt_spent(
+    bot: Bot,
+) -> None:
+    _log(bot, 3, user_id=REP, first_phone=3000)
+    clock = ManualClock()
+    wait = PACING_HORIZON.total_seconds() * 2
+    sweep = _paced(bot, Pacer(per_second=1 / wait, burst=1, clock=clock), clock.sleep, clock)
+
+    bot.clock.now = DUE
+    first = sweep.sweep(DUE)
+
+    assert len(first.sent) == 1
+    assert clock.slept == []  # a minute is too long to wait inside a sweep
+    with bot.db.reader() as session:
+        waiting = session.scalars(
+            select(FollowUp).where(FollowUp.remind_at.is_not(None)).order_by(FollowUp.id)
+        ).all()
+    assert len(waiting) == 2
+    assert all(f.remind_attempts == 0 and f.claim_token is None for f in waiting)
+    assert all(f.remind_at == DUE + timedelta(seconds=wait) for f in waiting)
+
+    clock.now += wait
+    later = DUE + timedelta(seconds=wait)
+    bot.clock.now = later
+    second = sweep.sweep(later)
+
+    assert len(second.sent) == 1  # the next one; the last waits its turn again
+    assert len(dms(bot, REP)) == 2
