@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import json
 import logging
 import sys
@@ -25,6 +27,9 @@ logger = logging.getLogger("followup_bot")
 
 EXIT_CONFIG = 2
 EXIT_RUNTIME = 1
+
+
+M_ARENA_MAX = -8  # mallopt() parameter, from glibc's malloc.h
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -184,7 +189,17 @@ def cmd_migrate(settings: Settings) -> int:
     return 0
 
 
+def _fewer_malloc_arenas() -> None:
+    """glibc gives threads their own malloc arenas (up to 8 per core) and keeps what they grew;
+    with 8 request and 32 listener threads that was ~25 MB more resident memory, still growing.
+    The interpreter lock lets one thread allocate at a time anyway, so two arenas are enough.
+    (MALLOC_ARENA_MAX=2 in the environment does the same; elsewhere than glibc, nothing.)"""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, 2)
+
+
 def cmd_serve(settings: Settings, *, with_scheduler: bool) -> int:
+    _fewer_malloc_arenas()
     # Imported here so `migrate` and `--help` don't pay for Slack and dateparser start-up.
     from bot import dates
     from bot.app import create_app

@@ -23,14 +23,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, BinaryIO, Final, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, Literal
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Font
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import RowMapping, Select, select
 from sqlalchemy.orm import Session
 
@@ -39,6 +34,12 @@ from bot.settings import Settings
 from storage import queries
 from storage.db import Database
 from storage.models import Customer, FollowUp, utcnow
+
+if TYPE_CHECKING:  # openpyxl costs ~18 MB: loaded by the first xlsx export, not at start-up
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import Cell
+    from openpyxl.styles import Font
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 logger = logging.getLogger(__name__)
 
@@ -284,6 +285,9 @@ def _csv_cell(value: str) -> str:
 
 
 def _workbook(rows: Iterable[list[str]], title: str) -> Workbook:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title)
     sheet.freeze_panes = "A2"
@@ -297,6 +301,9 @@ def _workbook(rows: Iterable[list[str]], title: str) -> Workbook:
 
 def _text_cell(sheet: WriteOnlyWorksheet, value: str, font: Font | None) -> Cell:
     # Control characters make openpyxl refuse the whole file; Slack text can carry them.
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
     # Always text: openpyxl would otherwise store "=…" as a formula that Excel runs on open.
     cell.data_type = "s"
