@@ -306,6 +306,10 @@ def method_from(text: str) -> str | None:
 def cell_text(value: object) -> str:
     """A cell as text, the way the sheet shows it: 13800138000.0 → '13800138000', trimmed."""
     if type(value) is str:  # by far the most common: first, and without isinstance's cost
+        # A printable string's only whitespace is the ASCII space: with no run of two and none
+        # at either end, splitting and joining would give it back unchanged.
+        if value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " ":
+            return value
         joined = " ".join(value.split())
         # The same object when nothing changed: a row's text then pickles once, not twice.
         return value if joined == value else joined

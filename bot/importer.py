@@ -13,13 +13,15 @@ one outcome, listed in the report with what was changed or why it was refused:
 
 Decisions worth knowing (tested in tests/test_import.py):
 
-* Each row is written with its fingerprint in its own savepoint, so a bad row never half-imports;
-  rows are committed a chunk at a time (ROWS_PER_COMMIT), so a crashed import loses at most the
-  uncommitted chunk, and run again skips what was stored and carries on.
-* Big files (PARALLEL_MIN_BYTES) are read and checked in a second process and the report is
-  written by a third, while this one writes the database: each of the three costs about the
-  same per row. The processes are spawned, so a program calling run_import needs the usual
-  `if __name__ == "__main__":` guard (the `followup-bot` command has it).
+* Rows are written a group at a time (ROWS_PER_COMMIT rows, one transaction), mostly by
+  multi-row statements just before the commit, so a crashed or killed import loses at most the
+  uncommitted group — no row is ever half-stored — and run again skips what was stored and
+  carries on. The one statement that can clash with another writer and is worth retrying (a
+  phone or email filled in for a stored customer) runs at once, in the row's own savepoint.
+* Big files (PARALLEL_MIN_BYTES) are read and checked in a second process while this one
+  writes the database (an .xlsx report is written by a third): each costs about the same per
+  row. They are plain child processes of this interpreter (see "helper processes"), so a
+  program calling run_import needs no `if __name__ == "__main__":` guard.
 * History: the newest row per customer (by contact date) is the open follow-up; older rows are
   stored done ("superseded"), as a newer entry closes the older one in the app. The open one gets
   a reminder at its next date if that is in the future. If its next date has passed, it stays open
@@ -49,31 +51,38 @@ Decisions worth knowing (tested in tests/test_import.py):
 
 from __future__ import annotations
 
+import base64
 import codecs
 import csv
+import fcntl
+import json
 import logging
-import multiprocessing
-import multiprocessing.connection
 import os
-import queue
+import pickle
 import re
 import signal
+import subprocess
 import sys
-import threading
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence, Set
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.utils import column_index_from_string, coordinate_to_tuple, get_column_letter
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from openpyxl.worksheet._reader import WorkSheetParser
+from openpyxl.worksheet.dimensions import SheetDimension
+from openpyxl.xml.constants import SHEET_MAIN_NS
+from openpyxl.xml.functions import iterparse
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Connection, RootTransaction, Table, Update, bindparam, select
 from sqlalchemy.exc import IntegrityError
@@ -98,11 +107,11 @@ Outcome = Literal["imported", "fixed", "merged", "rejected", "already imported"]
 DEFAULT_ACTOR: Final = "import"
 # Rows are read, checked and looked up in the database this many at a time.
 CHUNK_ROWS: Final = 500
-# Each row is written in its own savepoint, so a bad row never half-imports; the savepoints are
-# committed this many rows at a time (and at the end of every chunk). A commit per row would be
-# the simplest story but costs SQLite a page write of every table touched, twice the whole
-# import's budget on a 100,000-row sheet. A crash loses at most the rows since the last commit —
-# their fingerprints with them — so the re-run skips what was committed and imports the rest.
+# Rows are written and committed this many at a time (a group: one transaction, mostly multi-row
+# statements at its end), so no row ever half-imports. A commit per row would be the simplest
+# story but costs SQLite a page write of every table touched, twice the whole import's budget on
+# a 100,000-row sheet. A crash loses at most the rows since the last commit — their
+# fingerprints with them — so the re-run skips what was committed and imports the rest.
 ROWS_PER_COMMIT: Final = CHUNK_ROWS
 # Files at least this big are read and checked in a second process while this one writes:
 # reading an .xlsx is as slow as writing its rows, and the machine has more than one core.
@@ -217,7 +226,9 @@ def _open_sheet(settings: ReadSettings, stack: ExitStack) -> _SheetSource:
 
 def _open_xlsx(path: Path, sheet: str | None, stack: ExitStack) -> _SheetSource:
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        reader = _ExcelReader(path, read_only=True, data_only=True)
+        reader.read()  # load_workbook(path, read_only=True, data_only=True), sized quickly
+        workbook = reader.wb
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         raise ImportFileError(f"{path.name} isn't a readable .xlsx file ({error})") from error
     stack.callback(workbook.close)
@@ -231,9 +242,122 @@ def _open_xlsx(path: Path, sheet: str | None, stack: ExitStack) -> _SheetSource:
     title = str(worksheet.title)
     member = getattr(worksheet, "_worksheet_path", None)
     merged = _merged_ranges(path, member) if isinstance(member, str) else {}
-    rows = enumerate(worksheet.iter_rows(values_only=True), start=1)
+    rows = enumerate(_sheet_values(worksheet), start=1)
     max_row = getattr(worksheet, "max_row", None)
     return _SheetSource(title, rows, merged, max_row if isinstance(max_row, int) else None)
+
+
+class _QuicklySizedWorksheet(ReadOnlyWorksheet):
+    """openpyxl's read-only worksheet, but its size (the <dimension> element, which comes before
+    the rows if at all) is read without reading the rows: openpyxl waits for the end of the
+    rows to learn there is none — a whole extra pass over a sheet from a streaming writer."""
+
+    def _get_size(self) -> None:
+        sheet: Any = self  # openpyxl's internals, which its stubs don't describe
+        with sheet._get_source() as source:
+            for _event, element in iterparse(source, events=("start",)):
+                if element.tag == _DATA_TAG:
+                    return
+                if element.tag == _DIMENSION_TAG:
+                    dimensions = SheetDimension.from_tree(element).boundaries  # type: ignore[union-attr]
+                    if dimensions is not None:
+                        sheet._min_column, sheet._min_row, sheet._max_column, sheet._max_row = (
+                            dimensions
+                        )
+                    return
+
+
+class _ExcelReader(ExcelReader):
+    """openpyxl's reader in read-only mode, making _QuicklySizedWorksheets (its read_worksheets,
+    read-only branch)."""
+
+    def read_worksheets(self) -> None:
+        reader: Any = self  # openpyxl's internals, which its stubs don't describe
+        for sheet, rel in reader.parser.find_sheets():
+            if rel.target not in reader.valid_files:
+                continue
+            if "chartsheet" in rel.Type:
+                reader.read_chartsheet(sheet, rel)
+                continue
+            worksheet: Any = _QuicklySizedWorksheet(
+                reader.wb, sheet.name, rel.target, reader.shared_strings
+            )
+            worksheet.sheet_state = sheet.state
+            reader.wb._sheets.append(worksheet)
+
+
+_DATA_TAG: Final = f"{{{SHEET_MAIN_NS}}}sheetData"
+_DIMENSION_TAG: Final = f"{{{SHEET_MAIN_NS}}}dimension"
+_INLINE_STRING: Final = f"{{{SHEET_MAIN_NS}}}is"
+_INLINE_TEXT: Final = f"{{{SHEET_MAIN_NS}}}t"
+
+
+class _SheetParser(WorkSheetParser):
+    """openpyxl's own sheet parser, but a plain inline string (`<is><t>…</t></is>`, what
+    streaming writers — openpyxl's among them — write for every text cell) is read directly.
+    openpyxl builds a rich-text object for each, a third of the time it takes to read such a
+    sheet. Anything else, and any other inline string (rich text, phonetic runs), is openpyxl's.
+    """
+
+    def parse_cell(self, element: Any) -> dict[str, Any]:
+        if element.get("t") != "inlineStr" or not self.data_only:
+            return super().parse_cell(element)
+        child = element.find(_INLINE_STRING)
+        if child is None or len(child) != 1 or child[0].tag != _INLINE_TEXT:
+            return super().parse_cell(element)
+        coordinate = element.get("r")
+        if coordinate:
+            row, column = coordinate_to_tuple(coordinate)
+            self.col_counter = column
+        else:
+            self.col_counter += 1
+            row, column = self.row_counter, self.col_counter
+        style_id = element.get("s", 0)
+        text = child[0].text
+        return {
+            "row": row,
+            "column": column,
+            "value": "" if text is None else text,  # as openpyxl's Text(…).content
+            "data_type": "s",
+            "style_id": int(style_id) if style_id else style_id,
+        }
+
+
+def _sheet_values(worksheet: Any) -> Iterator[tuple[object, ...]]:
+    """`worksheet.iter_rows(values_only=True)` of a read-only worksheet, through _SheetParser:
+    openpyxl's ReadOnlyWorksheet._cells_by_row for the whole sheet, step for step. Should a
+    later openpyxl lack what this uses, its own iter_rows is used."""
+    workbook: Any = getattr(worksheet, "parent", None)
+    needed = ("_get_source", "_get_row", "_shared_strings")
+    if not all(hasattr(worksheet, name) for name in needed) or not all(
+        hasattr(workbook, name) for name in ("data_only", "epoch", "_date_formats")
+    ):
+        yield from worksheet.iter_rows(values_only=True)
+        return
+    max_col, max_row = worksheet.max_column, worksheet.max_row
+    empty_row: tuple[object, ...] = () if max_col is None else (None,) * max_col
+    counter = index = 1
+    with worksheet._get_source() as source:
+        parser = _SheetParser(
+            source,
+            worksheet._shared_strings,
+            data_only=workbook.data_only,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=getattr(workbook, "_timedelta_formats", set()),
+        )
+        for index, cells in parser.parse():
+            if max_row is not None and index > max_row:
+                break
+            for _ in range(counter, index):  # rows missing from the file
+                counter += 1
+                yield empty_row
+            if counter <= index:
+                counter += 1
+                yield worksheet._get_row(cells, 1, max_col, values_only=True)
+    if max_row is not None and max_row < index:
+        for _ in range(counter, max_row + 1):
+            yield empty_row
 
 
 # <mergeCell ref="A2:A5"/>, with or without a namespace prefix.
@@ -358,6 +482,10 @@ class _RowChecker:
         self._index = {c.field: c.index for c in columns.columns if c.field is not None}
         self._phones: dict[str, str | FieldError] = {}
         self._emails: dict[str, str | FieldError] = {}
+        # Dates repeat too (a sheet's contact dates are a few hundred days; "下周三" relative to
+        # each): a date cell's reading, by everything it depends on besides the settings.
+        self._contact_moments: dict[Hashable, datetime | str] = {}
+        self._next_moments: dict[Hashable, datetime | str | None] = {}
         # What each column is called in the fingerprint (None: not part of it), worked out once.
         self._keys = [_fingerprint_key(column) for column in columns.columns]
         self._kept = [c.index for c in columns.columns if c.kind != "report"]
@@ -493,21 +621,27 @@ class _RowChecker:
         if rules.is_blank(raw):
             problems.append("contact date is missing")
             return None
+        found = _remembered(self._contact_moments, _cell_key(raw), self._contact_moment, raw)
+        if isinstance(found, str):
+            problems.append(found)
+            return None
+        return found
+
+    def _contact_moment(self, raw: object) -> datetime | str:
+        """The contact moment in a (non-blank) cell, or why it can't be one."""
         settings = self.settings
         cell = rules.parse_date_cell(raw, order=settings.order, zone=settings.zone)
         if cell is None:
-            problems.append(
+            return (
                 f"contact date '{rules.cell_text(raw)}' isn't a date this import reads — "
                 "write it like 2026-03-12 or 3/12/2026"
             )
-            return None
         moment = rules.contact_moment(
             cell, zone=settings.zone, default_time=settings.default_time, now=settings.now
         )
         if moment > settings.now + CONTACT_CLOCK_SKEW:
             shown = rules.describe_moment(moment, settings.zone)
-            problems.append(f"contact date {shown} is in the future")
-            return None
+            return f"contact date {shown} is in the future"
         return moment
 
     def _word(
@@ -552,6 +686,17 @@ class _RowChecker:
             return None
         if contacted_at is None:
             return None  # already rejected; a relative date can't be read without it
+        cell_key = _cell_key(raw)
+        key = None if cell_key is None else (cell_key, contacted_at, contacted_at.tzinfo)
+        found = _remembered(self._next_moments, key, self._next_moment, (raw, contacted_at))
+        if isinstance(found, str):
+            problems.append(found)
+            return None
+        return found
+
+    def _next_moment(self, cell: tuple[object, datetime]) -> datetime | str:
+        """The next-contact moment in a (non-blank) cell, or why it can't be one."""
+        raw, contacted_at = cell
         settings = self.settings
         moment = rules.next_moment(
             raw,
@@ -561,18 +706,16 @@ class _RowChecker:
             default_time=settings.default_time,
         )
         if moment is None:
-            problems.append(
+            return (
                 f"next contact '{rules.cell_text(raw)}' isn't a date this import reads — "
                 "write a date (2026-03-12) or e.g. 下周三, 3天后, next Friday"
             )
-            return None
         zone = settings.zone
         if moment.astimezone(zone).date() < contacted_at.astimezone(zone).date():
-            problems.append(
+            return (
                 f"next contact {rules.describe_moment(moment, zone)} is before the contact "
                 f"({rules.describe_moment(contacted_at, zone)})"
             )
-            return None
         return moment
 
     def _next_action(
@@ -630,8 +773,9 @@ _METHOD_HINT: Final = (
 _STATUS_HINT: Final = (
     "prospect, interested, won, existing or lost (潜在客户, 意向客户, 已成交, 老客户, 已流失)"
 )
-# Normalising the same phone or email again for each of a customer's rows is wasted work.
-_MEMO_SIZE: Final = 50_000
+# Normalising the same phone or email again for each of a customer's rows is wasted work; a
+# customer's rows are seldom far apart, and the reader process's memory counts too.
+_MEMO_SIZE: Final = 10_000
 
 
 def _memo(
@@ -647,6 +791,37 @@ def _memo(
             found = error
         memo[raw] = found
     return found
+
+
+_Key = TypeVar("_Key", bound=Hashable)
+_Found = TypeVar("_Found")
+_Argument = TypeVar("_Argument")
+
+
+def _remembered(
+    memo: dict[_Key, _Found],
+    key: _Key | None,
+    compute: Callable[[_Argument], _Found],
+    argument: _Argument,
+) -> _Found:
+    """compute(argument), remembered under `key` (None: not remembered)."""
+    if key is None:
+        return compute(argument)
+    try:
+        return memo[key]
+    except KeyError:
+        pass
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    found = memo[key] = compute(argument)
+    return found
+
+
+def _cell_key(value: object) -> tuple[type, object] | None:
+    """A cell's value as a memo key: with its type, as 1, 1.0 and True are equal keys; None for
+    a kind of value not worth remembering (or not hashable)."""
+    kind = type(value)
+    return (kind, value) if kind in (str, int, float, datetime) else None
 
 
 def _report_value(value: object) -> object:
@@ -708,7 +883,58 @@ def _data_rows(source: _SheetSource, header_row: int) -> int | None:
     return None if source.estimated_rows is None else max(0, source.estimated_rows - header_row)
 
 
-# --- the reader process ------------------------------------------------------------------------
+# --- helper processes ------------------------------------------------------------------------
+#
+# The reader (and the .xlsx report writer) run as plain child processes of this interpreter:
+# `python -c` importing this module, with pickles streamed through a pipe. Not multiprocessing:
+# its "spawn" imports the parent's __main__ in every child (for the command line, the whole
+# bot: Slack, Bolt, the database layer), which doubled the import's memory. A pipe also bounds
+# what waits between the processes, and tells each side when the other is gone: a helper ends
+# by itself when the importing process dies without a word (`kill -9`, the OOM killer) — on a
+# write to a pipe nobody reads, or at the end of its input — instead of holding the file open.
+
+_HELPER_CODE: Final = (
+    "import json, sys; "
+    "sys.path[:0] = [p for p in json.loads(sys.argv[2]) if p not in sys.path]; "
+    "from bot.importer import _helper_main; _helper_main()"
+)
+_PIPE_BYTES: Final = 1 << 20  # room for a few chunks in flight between the processes
+
+
+def _start_helper(role: str, argument: object, **pipes: Any) -> subprocess.Popen[bytes]:
+    """`role` ("read" or "report") with its pickled `argument`, in a child process."""
+    payload = base64.b64encode(pickle.dumps(argument, protocol=pickle.HIGHEST_PROTOCOL))
+    command = [sys.executable, "-c", _HELPER_CODE, role, json.dumps(sys.path), payload.decode()]
+    process = subprocess.Popen(command, **pipes)  # noqa: S603 — this interpreter, our own code
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            _widen_pipe(stream.fileno())
+    return process
+
+
+def _widen_pipe(descriptor: int) -> None:
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only; elsewhere the default 64 KB
+    if set_size is not None:
+        with suppress(OSError):
+            fcntl.fcntl(descriptor, set_size, _PIPE_BYTES)
+
+
+def _helper_main() -> None:
+    """The child process's entry (see _HELPER_CODE)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the importing process
+    # Pickles only ever come from the importing process and its own children, through pipes.
+    role, argument = sys.argv[1], pickle.loads(base64.b64decode(sys.argv[3]))  # noqa: S301
+    # The pickles go to the original stdout; anything else printed by accident to stderr.
+    stream = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    try:
+        if role == "read":
+            _read_into(argument, stream)
+        else:
+            _write_report_from(argument, sys.stdin.buffer)
+        stream.close()
+    except BrokenPipeError:
+        os._exit(1)  # the importing process is gone
 
 
 @dataclass(frozen=True)
@@ -720,57 +946,40 @@ class _ReaderFailed:
 _DONE: Final = "done"
 
 
-def _end_with_the_importer() -> None:
-    """In a helper process (reader, report): exit as soon as the importing process is gone
-    without a word (`kill -9`, the OOM killer). Otherwise the helper waits for ever on their
-    queue — even inside a half-received message — an orphan holding the file open."""
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-    sentinel = parent.sentinel
-
-    def watch() -> None:
-        multiprocessing.connection.wait([sentinel])
-        os._exit(1)
-
-    threading.Thread(target=watch, name="watch-importer", daemon=True).start()
+def _send(stream: IO[bytes], item: object) -> None:
+    pickle.dump(item, stream, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.flush()
 
 
-def _read_into(settings: ReadSettings, channel: Any) -> None:
-    """The reader process: read_sheet's output into `channel`, then _DONE or the failure."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the importing process
-    _end_with_the_importer()
+def _read_into(settings: ReadSettings, stream: IO[bytes]) -> None:
+    """The reader process: read_sheet's output into `stream`, then _DONE or the failure."""
     try:
         for item in read_sheet(settings):
-            channel.put(item)
-        channel.put(_DONE)
+            _send(stream, item)
+        _send(stream, _DONE)
     except ImportFileError as error:
-        channel.put(_ReaderFailed(str(error), file_error=True))
+        _send(stream, _ReaderFailed(str(error), file_error=True))
+    except BrokenPipeError:
+        raise
     except Exception as error:  # reported in the importing process, which decides what to do
         logger.exception("reading %s failed", settings.path)
-        channel.put(_ReaderFailed(f"{error.__class__.__name__}: {error}", file_error=False))
+        _send(stream, _ReaderFailed(f"{error.__class__.__name__}: {error}", file_error=False))
 
 
 @contextmanager
 def _read_in_background(settings: ReadSettings) -> Iterator[Iterator[SheetInfo | list[ParsedRow]]]:
-    """read_sheet in a second process, with a bounded queue between (memory stays flat).
-
-    "spawn", not fork: the importer may run next to threads (the tests' bot, a database pool),
-    and a forked copy of a lock held by another thread never unlocks.
-    """
-    context = multiprocessing.get_context("spawn")
-    channel = context.Queue(maxsize=8)
-    reader = context.Process(target=_read_into, args=(settings, channel), daemon=True)
-    reader.start()
+    """read_sheet in a second process; the pipe between bounds what waits (memory stays flat)."""
+    reader = _start_helper("read", settings, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    stream = reader.stdout
+    if stream is None:
+        raise RuntimeError("the reader process has no output")
 
     def items() -> Iterator[SheetInfo | list[ParsedRow]]:
         while True:
             try:
-                item = channel.get(timeout=1.0)
-            except queue.Empty:
-                if not reader.is_alive():
-                    raise ImportFileError("the reader process stopped unexpectedly") from None
-                continue
+                item = pickle.load(stream)  # noqa: S301 — from our own reader process
+            except EOFError:
+                raise ImportFileError("the reader process stopped unexpectedly") from None
             if isinstance(item, _ReaderFailed):
                 if item.file_error:
                     raise ImportFileError(item.message)
@@ -782,10 +991,10 @@ def _read_in_background(settings: ReadSettings) -> Iterator[Iterator[SheetInfo |
     try:
         yield items()
     finally:
-        if reader.is_alive():
+        stream.close()
+        if reader.poll() is None:
             reader.terminate()
-        reader.join(timeout=10)
-        channel.close()
+        reader.wait(timeout=10)
 
 
 # =============================================================================================
@@ -920,22 +1129,34 @@ class OwnerDirectory:
 # =============================================================================================
 
 
-class FollowUpRef:
-    """A follow-up by id — or, until its group of rows is written, by the values waiting to be
-    inserted (then `pending` holds them, and a later row may still close it there)."""
+class RowRef:
+    """A row by id — or, until its group of rows is written, by the values waiting to be
+    inserted (then `pending` holds them, and a later row may still change them there)."""
 
     __slots__ = ("id", "pending")
 
-    def __init__(self, followup_id: int | None, pending: dict[str, Any] | None = None) -> None:
-        self.id = followup_id
+    def __init__(self, row_id: int | None, pending: dict[str, Any] | None = None) -> None:
+        self.id = row_id
         self.pending = pending
+
+
+class FollowUpRef(RowRef):
+    """A follow-up (a later row of the group may still close it while pending)."""
+
+    __slots__ = ()
+
+
+class CustomerRef(RowRef):
+    """A customer: new ones are inserted together when their group of rows is written."""
+
+    __slots__ = ()
 
 
 @dataclass(slots=True)
 class KnownCustomer:
     """A customer this import has seen: added by a row of this file, or found in the database."""
 
-    db_id: int | None  # None only in a dry run, for a customer the run would add
+    ref: CustomerRef  # id None until the group adding them is written (for ever in a dry run)
     first_row: int | None  # the row of this file that added them; None if they existed before
     name: str
     company: str
@@ -946,6 +1167,10 @@ class KnownCustomer:
     status: str
     latest_contact: datetime | None
     open_followups: list[FollowUpRef] = field(default_factory=list)
+
+    @property
+    def db_id(self) -> int | None:
+        return self.ref.id
 
     def label(self) -> str:
         if self.first_row is not None:
@@ -974,15 +1199,19 @@ class CustomerBook:
             return CustomerMatch(self.by_phone[values.phone_e164], "same phone")
         if values.email and values.email in self.by_email:
             return CustomerMatch(self.by_email[values.email], "same email")
-        candidates = self.by_company.get(normalize_company(values.company), [])
+        candidates = self.by_company.get(_company_key(values.company), [])
         best = _most_alike(values, ((c.name, c.company, c) for c in candidates))
         return None if best is None else CustomerMatch(best, "same name and company")
 
     def add(self, customer: KnownCustomer) -> None:
-        if customer.db_id is not None:
-            self.by_db_id[customer.db_id] = customer
+        self.register(customer)
         self.by_company.setdefault(customer.company_key, []).append(customer)
         self.index_contacts(customer)
+
+    def register(self, customer: KnownCustomer) -> None:
+        """Index by database id (a customer added by this run: once their group is written)."""
+        if customer.db_id is not None:
+            self.by_db_id[customer.db_id] = customer
 
     def index_contacts(self, customer: KnownCustomer) -> None:
         if customer.phone_e164:
@@ -999,6 +1228,13 @@ class CustomerBook:
 
 
 _Candidate = TypeVar("_Candidate")
+
+
+@lru_cache(maxsize=4096)
+def _company_key(company: str) -> str:
+    """normalize_company, remembered: each row asks for its company's key a few times (and a
+    customer's rows tend to be close together)."""
+    return normalize_company(company)
 
 
 def _most_alike(
@@ -1020,11 +1256,11 @@ def _known_from_db(session: Session, book: CustomerBook, customer: Customer) -> 
         return known
     latest = queries.followups_of_customer(session, customer.id, limit=1)
     known = KnownCustomer(
-        db_id=customer.id,
+        ref=CustomerRef(customer.id),
         first_row=None,
         name=customer.name,
         company=customer.company,
-        company_key=customer.company_key or normalize_company(customer.company),
+        company_key=customer.company_key or _company_key(customer.company),
         phone_e164=customer.phone_e164,
         email=customer.email,
         owner_id=customer.owner_id,
@@ -1049,7 +1285,7 @@ def _find_in_database(
         same_phone = values.phone_e164 is not None and found.phone_e164 == values.phone_e164
         reason = "same phone" if same_phone else "same email"
         return CustomerMatch(_known_from_db(session, book, found), reason)
-    candidates = queries.customers_with_company_keys(session, [normalize_company(values.company)])
+    candidates = queries.customers_with_company_keys(session, [_company_key(values.company)])
     alike = _most_alike(values, ((c.name, c.company, c) for c in candidates))
     if alike is None:
         return None
@@ -1081,14 +1317,19 @@ class Plan:
 
     @property
     def may_clash(self) -> bool:
-        """Whether writing this row can hit a unique index another writer also touches."""
+        """Whether writing this row runs a statement at once that can hit a unique index another
+        writer also touches: a phone or email filled in for a customer already stored. (A new
+        customer waits for the group's insert, checked for clashes before the group is planned.)
+        """
         changes = self.customer_changes
-        return self.match is None or "phone_e164" in changes or "email" in changes
+        customer = self.match.customer if self.match else None
+        stored = customer is not None and customer.db_id is not None
+        return stored and ("phone_e164" in changes or "email" in changes)
 
 
 @dataclass(frozen=True)
 class Written:
-    customer_id: int | None
+    customer: CustomerRef | None
     followup: FollowUpRef | None
 
 
@@ -1205,12 +1446,8 @@ _CUSTOMERS: Final = _table(Customer)
 _FOLLOWUPS: Final = _table(FollowUp)
 # Built once and run with parameters: a statement built per row costs more in SQLAlchemy's
 # statement cache than the database takes to run it.
-_INSERT_CUSTOMER: Final = _CUSTOMERS.insert().returning(_CUSTOMERS.c.id)
 _INSERT_CHANGES: Final = _table(ChangeLog).insert()
 _INSERT_IMPORTED_ROW: Final = _table(ImportedRow).insert()
-_INSERT_FOLLOWUPS: Final = _FOLLOWUPS.insert().returning(
-    _FOLLOWUPS.c.id, sort_by_parameter_order=True
-)
 _CLOSE_FOLLOWUP: Final = (
     _FOLLOWUPS.update()
     .where(_FOLLOWUPS.c.id == bindparam("close_id"), _FOLLOWUPS.c.state == "open")
@@ -1248,11 +1485,16 @@ class _Writer:
     follow-up logged, a superseded follow-up closed as close_followup does (state done, no
     reminder, version bumped, logged "superseded").
 
-    What can clash with another writer — a new customer, a phone or email filled in — is written
-    at once, inside the row's savepoint. Everything else waits for the commit and goes in a few
-    multi-row statements (`flush`): one statement per row, with SQLAlchemy's per-statement cost,
-    would be most of a big import's time. Rows are planned against the importer's own memory of
-    every customer it touched, so nothing needs to be read back before the commit.
+    A phone or email filled in for a stored customer can clash with another writer: it is
+    written at once, inside the row's savepoint. Everything else — new customers included —
+    waits for the commit and goes in a few multi-row statements (`flush`): one statement per
+    row, with SQLAlchemy's per-statement cost, would be most of a big import's time. New
+    customers can't clash there: the group's phones and emails are looked up in the database
+    when the group starts (see _ImportRun.handle), and on SQLite the group holds the write lock
+    from then on; on PostgreSQL a customer saved in the same instant by someone else makes the
+    database refuse the group (nothing of it is stored; the re-run merges the row). Rows are
+    planned against the importer's own memory of every customer it touched, so nothing needs to
+    be read back before the commit.
     """
 
     def __init__(
@@ -1266,9 +1508,10 @@ class _Writer:
 
     def discard(self) -> None:
         """Forget what waits for the commit (after a rollback)."""
+        self.customers: list[CustomerRef] = []
         self.followups: list[FollowUpRef] = []
         self.closes: list[dict[str, Any]] = []
-        self.customer_updates: dict[int, dict[str, Any]] = {}
+        self.customer_updates: dict[CustomerRef, dict[str, Any]] = {}
         self.changes: list[dict[str, Any]] = []
         self.rows: list[dict[str, Any]] = []
 
@@ -1277,13 +1520,13 @@ class _Writer:
         leaves nothing queued."""
         log: list[dict[str, Any]] = []
         customer = plan.match.customer if plan.match else None
-        if customer is None or customer.db_id is None:
-            customer_id = self._add_customer(plan, log)
+        if customer is None:
+            customer_ref = self._add_customer(plan, log)
         else:
-            customer_id = customer.db_id
+            customer_ref = customer.ref
             self._update_customer(customer, plan, log)
         self._close_superseded(plan, log)
-        followup = self._add_followup(plan, customer_id, log)
+        followup = self._add_followup(plan, customer_ref, log)
         self.changes.extend(log)
         self.rows.append(
             {
@@ -1295,24 +1538,21 @@ class _Writer:
                 "imported_by": self.actor_id,
             }
         )
-        return Written(customer_id, followup)
+        return Written(customer_ref, followup)
 
     def flush(self) -> None:
-        """Write what waits for the commit, follow-ups first (the log and fingerprints need
-        their ids)."""
-        if self.followups:
-            pending = [ref.pending for ref in self.followups if ref.pending is not None]
-            ids = self.connection.execute(_INSERT_FOLLOWUPS, pending).scalars().all()
-            for ref, followup_id in zip(self.followups, ids, strict=True):
-                ref.id, ref.pending = followup_id, None
+        """Write what waits for the commit: new customers, then follow-ups (the follow-ups, the
+        log and the fingerprints need their ids)."""
+        _insert_pending(self.connection, _CUSTOMERS, self.customers)
+        _insert_pending(self.connection, _FOLLOWUPS, self.followups)
         if self.closes:
             self.connection.execute(_CLOSE_FOLLOWUP, self.closes)
         by_fields: dict[frozenset[str], list[dict[str, Any]]] = {}
-        for customer_id, update in self.customer_updates.items():
+        for customer_ref, update in self.customer_updates.items():
             fields = frozenset(update) - {"version_step"}
             by_fields.setdefault(fields, []).append(
                 {
-                    "customer_id": customer_id,
+                    "customer_id": customer_ref.id,
                     "new_updated_at": self.now,
                     "version_step": update["version_step"],
                     **{f"new_{name}": update[name] for name in fields},
@@ -1321,15 +1561,17 @@ class _Writer:
         for fields, params in by_fields.items():
             self.connection.execute(_update_customer_statement(fields), params)
         if self.changes:
-            self.connection.execute(_INSERT_CHANGES, [_with_ids(c) for c in self.changes])
+            self.connection.execute(_INSERT_CHANGES, [_log_row(c) for c in self.changes])
         if self.rows:
-            self.connection.execute(_INSERT_IMPORTED_ROW, [_with_ids(r) for r in self.rows])
+            self.connection.execute(
+                _INSERT_IMPORTED_ROW, [_with_ids(r, "followup_id") for r in self.rows]
+            )
         self.discard()
 
     def _entry(
         self,
         entity: str,
-        entity_id: int | FollowUpRef,
+        entity_id: RowRef,
         action: str,
         *,
         before: dict[str, Any] | None = None,
@@ -1345,7 +1587,7 @@ class _Writer:
             "after": after,
         }
 
-    def _add_customer(self, plan: Plan, log: list[dict[str, Any]]) -> int:
+    def _add_customer(self, plan: Plan, log: list[dict[str, Any]]) -> CustomerRef:
         values = plan.values
         fields = {
             "name": values.customer_name,
@@ -1355,12 +1597,12 @@ class _Writer:
             "owner_id": plan.owner_id,
             "status": values.status,
         }
-        customer_id = self.connection.execute(
-            _INSERT_CUSTOMER,
+        ref = CustomerRef(
+            None,
             {
                 **fields,
                 "name_key": normalize_person(values.customer_name),
-                "company_key": normalize_company(values.company),
+                "company_key": _company_key(values.company),
                 "version": 1,
                 "created_by": self.actor_id,
                 # Their history starts at the first contact in the sheet, not today.
@@ -1368,19 +1610,20 @@ class _Writer:
                 "created_at": values.contacted_at,
                 "updated_at": self.now,
             },
-        ).scalar_one()
+        )
+        self.customers.append(ref)
         after = {**fields, "source": self.source, "row": plan.row.number}
-        log.append(self._entry("customer", customer_id, "import", after=after))
-        return int(customer_id)
+        log.append(self._entry("customer", ref, "import", after=after))
+        return ref
 
     def _update_customer(
         self, customer: KnownCustomer, plan: Plan, log: list[dict[str, Any]]
     ) -> None:
         changes = plan.customer_changes
-        if not changes or customer.db_id is None:
+        if not changes:
             return
         contacts = {name: changes[name] for name in CONTACT_FIELDS if name in changes}
-        if contacts:  # a unique index: now, inside the row's savepoint
+        if contacts and customer.db_id is not None:  # a unique index: now, in the row's savepoint
             self.connection.execute(
                 _update_customer_statement(frozenset(contacts)),
                 {
@@ -1390,18 +1633,18 @@ class _Writer:
                     **{f"new_{name}": value for name, value in contacts.items()},
                 },
             )
-        update = self.customer_updates.setdefault(customer.db_id, {"version_step": 0})
+        update = self.customer_updates.setdefault(customer.ref, {"version_step": 0})
         update["version_step"] += 1
         for name, value in changes.items():
-            if name not in contacts:
+            if name not in contacts or customer.db_id is None:
                 update[name] = value
         if "name" in changes:
             update["name_key"] = normalize_person(changes["name"])
         if "company" in changes:
-            update["company_key"] = normalize_company(changes["company"])
+            update["company_key"] = _company_key(changes["company"])
         before = {name: getattr(customer, name) for name in changes}
         log.append(
-            self._entry("customer", customer.db_id, "import", before=before, after=dict(changes))
+            self._entry("customer", customer.ref, "import", before=before, after=dict(changes))
         )
 
     def _close_superseded(self, plan: Plan, log: list[dict[str, Any]]) -> None:
@@ -1430,10 +1673,12 @@ class _Writer:
                 )
             )
 
-    def _add_followup(self, plan: Plan, customer_id: int, log: list[dict[str, Any]]) -> FollowUpRef:
+    def _add_followup(
+        self, plan: Plan, customer: CustomerRef, log: list[dict[str, Any]]
+    ) -> FollowUpRef:
         values = plan.values
         fields = {
-            "customer_id": customer_id,
+            "customer_id": customer,
             "owner_id": plan.owner_id,
             "contacted_at": values.contacted_at,
             "method": values.method,
@@ -1475,12 +1720,43 @@ class _Writer:
         return ref
 
 
-def _with_ids(params: dict[str, Any]) -> dict[str, Any]:
-    """The parameters with each follow-up reference replaced by its id (known after flush)."""
-    return {
-        name: value.id if isinstance(value, FollowUpRef) else value
-        for name, value in params.items()
-    }
+def _with_ids(params: dict[str, Any], name: str) -> dict[str, Any]:
+    """The parameters, with the reference under `name` replaced by its id (known after flush)
+    — in place: the parameters were made for this insert."""
+    value = params.get(name)
+    if isinstance(value, RowRef):
+        params[name] = value.id
+    return params
+
+
+def _log_row(entry: dict[str, Any]) -> dict[str, Any]:
+    """A change-log entry with its ids: the entity's, and the customer's in a follow-up's."""
+    after = entry["after"]
+    if after is not None:
+        _with_ids(after, "customer_id")
+    return _with_ids(entry, "entity_id")
+
+
+def _insert_pending(connection: Connection, table: Table, refs: Sequence[RowRef]) -> None:
+    """Insert the refs' pending rows in one multi-row statement and give each ref its id."""
+    if not refs:
+        return
+    rows = [_with_ids(ref.pending, "customer_id") for ref in refs if ref.pending is not None]
+    if connection.dialect.name == "sqlite":
+        # SQLite numbers rows one after the other from the last id, and this transaction holds
+        # the write lock (IMMEDIATE): number them here, and a plain executemany does the rest.
+        # (RETURNING would cost a statement per row: SQLite doesn't promise its rows' order.)
+        with Session(bind=connection, join_transaction_mode="rollback_only") as session:
+            first = queries.last_sqlite_row_id(session, table.name) + 1
+        ids: Sequence[int] = range(first, first + len(rows))
+        connection.execute(
+            table.insert(), [{**row, "id": row_id} for row, row_id in zip(rows, ids, strict=True)]
+        )
+    else:
+        returning = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+        ids = connection.execute(returning, rows).scalars().all()
+    for ref, row_id in zip(refs, ids, strict=True):
+        ref.id, ref.pending = row_id, None
 
 
 # =============================================================================================
@@ -1546,14 +1822,17 @@ def _report_file(path: Path) -> _ReportFile:
     return _CsvReport(path) if path.suffix.lower() == ".csv" else _XlsxReport(path)
 
 
-def _write_report_from(path: Path, channel: Any) -> None:
-    """The report process: rows from `channel` into the report file until _DONE."""
-    # Ctrl-C is for the importing process, which closes the report properly.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _end_with_the_importer()
+def _write_report_from(path: Path, source: IO[bytes]) -> None:
+    """The report process: rows from `source` into the report file until _DONE."""
     report = _report_file(path)
     try:
-        while (rows := channel.get()) != _DONE:
+        while True:
+            try:
+                rows = pickle.load(source)  # noqa: S301 — from the importing process
+            except EOFError:
+                os._exit(1)  # the importing process is gone without a word
+            if rows == _DONE:
+                return
             for values in rows:
                 report.write(values)
     finally:
@@ -1561,16 +1840,14 @@ def _write_report_from(path: Path, channel: Any) -> None:
 
 
 class _ReportInBackground:
-    """The report written by a third process: openpyxl's writer costs as much per row as the
-    database does, and the import is otherwise limited by the slower of reader and writer."""
+    """An .xlsx report written by a third process: openpyxl's writer costs as much per row as
+    the database does, and the import is otherwise limited by the slower of reader and writer.
+    (A CSV report costs little: it is written by the importing process.)"""
 
     def __init__(self, path: Path) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._channel = context.Queue(maxsize=8)
-        self._process = context.Process(
-            target=_write_report_from, args=(path, self._channel), daemon=True
+        self._process = _start_helper(
+            "report", path, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
         )
-        self._process.start()
         self._rows: list[list[object]] = []
 
     def write(self, values: Sequence[object]) -> None:
@@ -1584,23 +1861,25 @@ class _ReportInBackground:
             self._rows = []
 
     def _put(self, item: object) -> None:
-        while True:
-            try:
-                self._channel.put(item, timeout=1.0)
-                return
-            except queue.Full:
-                if not self._process.is_alive():
-                    raise RuntimeError("the report process stopped unexpectedly") from None
+        stream = self._process.stdin
+        if stream is None:
+            raise RuntimeError("the report process has no input")
+        try:
+            _send(stream, item)
+        except BrokenPipeError:
+            raise RuntimeError("the report process stopped unexpectedly") from None
 
     def close(self) -> None:
         try:
             self._send()
             self._put(_DONE)
         finally:
-            self._process.join()
-            self._channel.close()
-        if self._process.exitcode != 0:
-            raise RuntimeError(f"writing the report failed (exit code {self._process.exitcode})")
+            if self._process.stdin is not None:
+                with suppress(BrokenPipeError):
+                    self._process.stdin.close()
+            self._process.wait()
+        if self._process.returncode != 0:
+            raise RuntimeError(f"writing the report failed (exit code {self._process.returncode})")
 
 
 def _open_report(path: Path, info: SheetInfo, *, background: bool) -> _ReportFile:
@@ -1653,10 +1932,10 @@ class RowResult:
 
 class _Savepoint:
     """A row's statements, undone together if one fails — for rows that can clash with another
-    writer (a new customer, a phone or email filled in: the unique indexes). Other rows can only
-    fail on something unexpected, which aborts the whole uncommitted group instead, so they are
-    spared two statements each. A raw SAVEPOINT costs a third of SQLAlchemy's nested
-    transaction, which tracks what this doesn't need."""
+    writer at once (a phone or email filled in for a stored customer: the unique indexes; see
+    Plan.may_clash). Other rows can only fail on something unexpected, which aborts the whole
+    uncommitted group instead, so they are spared two statements each. A raw SAVEPOINT costs a
+    third of SQLAlchemy's nested transaction, which tracks what this doesn't need."""
 
     def __init__(self, connection: Connection, *, active: bool) -> None:
         self._connection = connection
@@ -1722,7 +2001,10 @@ class _ImportRun:
         self.book = CustomerBook()
         self.counts = _Counts()
         # Fingerprint → row number, of the rows stored (or, in a dry run, that would be).
-        self.stored: dict[str, int] = {}
+        # Keyed by the fingerprint's bytes: half the memory of its hex, for every row of the file.
+        self.stored: dict[bytes, int] = {}
+        # Customers added by the rows of the group being written: no id until it is flushed.
+        self.added: list[KnownCustomer] = []
         with connection.begin():
             found = connection.execute(select(Customer.id).limit(1)).first()
         self.database_had_customers = found is not None
@@ -1732,25 +2014,44 @@ class _ImportRun:
         )
 
     def handle(self, chunk: Sequence[ParsedRow]) -> None:
-        """Import a chunk of rows: each in its own savepoint, committed ROWS_PER_COMMIT at a
-        time; outcomes are counted and reported once their rows are committed."""
+        """Import a chunk of rows, committed ROWS_PER_COMMIT at a time (a group); outcomes are
+        counted and reported once their rows are committed."""
         connection = self.connection
         done: list[tuple[ParsedRow, RowResult]] = []
-        transaction = connection.begin()
-        try:
-            before = self._imported_before(connection, [row.fingerprint for row in chunk])
-            for row in chunk:
-                done.append((row, self._handle_row(connection, row, before)))
-                if len(done) % ROWS_PER_COMMIT == 0:
-                    self._finish(transaction)
-                    transaction = connection.begin()
-            self._finish(transaction)
-        finally:
-            if transaction.is_active:
-                transaction.rollback()
-            self.writer.discard()
+        for start in range(0, len(chunk), ROWS_PER_COMMIT):
+            group = chunk[start : start + ROWS_PER_COMMIT]
+            transaction = connection.begin()
+            try:
+                before = self._imported_before(connection, [row.fingerprint for row in group])
+                taken = self._contacts_taken(connection, group)
+                for row in group:
+                    done.append((row, self._handle_row(connection, row, before, taken)))
+                self._finish(transaction)
+            finally:
+                if transaction.is_active:
+                    transaction.rollback()
+                self.writer.discard()
+                self.added.clear()
         for row, result in done:
             self._record(row, result)
+
+    def _contacts_taken(self, connection: Connection, group: Sequence[ParsedRow]) -> set[str]:
+        """The group's phones and emails some customer in the database already holds, looked up
+        when the group starts. Only needed when the database had no customers when the import
+        began (otherwise every row not matched in memory is searched in the database anyway):
+        a row with such a phone or email is then searched too, rather than planned as a new
+        customer who would clash with the stored one (customers saved meanwhile in Slack)."""
+        if self.database_had_customers or self.options.dry_run:
+            return set()
+        # A phone or email this run already knows is its customer's (they are unique).
+        book = self.book
+        values = [row.values for row in group if row.values is not None]
+        phones = {
+            v.phone_e164 for v in values if v.phone_e164 and v.phone_e164 not in book.by_phone
+        }
+        emails = {v.email for v in values if v.email and v.email not in book.by_email}
+        with Session(bind=connection, join_transaction_mode="rollback_only") as session:
+            return queries.contacts_in_use(session, sorted(phones), sorted(emails))
 
     def _finish(self, transaction: RootTransaction) -> None:
         if self.options.dry_run:
@@ -1758,6 +2059,9 @@ class _ImportRun:
             return
         try:
             self.writer.flush()
+            for customer in self.added:
+                self.book.register(customer)
+            self.added.clear()
         except IntegrityError as error:
             # Most likely the same rows imported by someone else at this very moment.
             transaction.rollback()
@@ -1792,10 +2096,15 @@ class _ImportRun:
         return {fingerprint: (source, number) for fingerprint, source, number in rows}
 
     def _handle_row(
-        self, connection: Connection, row: ParsedRow, before: Mapping[str, tuple[str, int]]
+        self,
+        connection: Connection,
+        row: ParsedRow,
+        before: Mapping[str, tuple[str, int]],
+        taken: Set[str],
     ) -> RowResult:
-        if row.fingerprint in self.stored:
-            return RowResult("already imported", (f"same as row {self.stored[row.fingerprint]}",))
+        same_as = self.stored.get(bytes.fromhex(row.fingerprint))
+        if same_as is not None:
+            return RowResult("already imported", (f"same as row {same_as}",))
         if row.fingerprint in before:
             source, number = before[row.fingerprint]
             return RowResult("already imported", (f"imported before: {source}, row {number}",))
@@ -1804,8 +2113,10 @@ class _ImportRun:
         owner_id, problem = self.owners.resolve(row.values.owner)
         if owner_id is None:
             return RowResult("rejected", row.fixes + row.info, (problem or "owner unknown",))
+        values = row.values
+        search = any(contact in taken for contact in (values.phone_e164, values.email) if contact)
         try:
-            plan = self._store(connection, row, row.values, owner_id, search_database=False)
+            plan = self._store(connection, row, values, owner_id, search_database=search)
         except IntegrityError:
             # Someone else stored this customer (or this very row) since we looked: look again.
             if row.fingerprint in self._imported_before(connection, [row.fingerprint]):
@@ -1829,7 +2140,8 @@ class _ImportRun:
         *,
         search_database: bool,
     ) -> Plan:
-        """Plan and write one row in its own savepoint; only then remember what it did."""
+        """Plan and write (or queue) one row, in a savepoint if it may clash; only then remember
+        what it did."""
         # The database is asked only if it may hold customers this run doesn't know yet.
         ask_database = search_database or self.database_had_customers
         with ExitStack() as stack:
@@ -1864,32 +2176,35 @@ class _ImportRun:
         customer = plan.match.customer if plan.match else None
         if customer is None:
             customer = KnownCustomer(
-                db_id=written.customer_id,
+                ref=written.customer or CustomerRef(None),
                 first_row=plan.row.number,
                 name=values.customer_name,
                 company=values.company,
-                company_key=normalize_company(values.company),
+                company_key=_company_key(values.company),
                 phone_e164=values.phone_e164,
                 email=values.email,
-                owner_id=plan.owner_id,
-                status=values.status,
+                # Interned: a few owners and statuses, otherwise a copy for each customer.
+                owner_id=sys.intern(plan.owner_id),
+                status=sys.intern(values.status),
                 latest_contact=None,
             )
             self.book.add(customer)
+            if customer.db_id is None and not self.options.dry_run:
+                self.added.append(customer)  # its id comes with the group's insert
         else:
             self._apply_changes(customer, plan.customer_changes)
         if plan.newest:
             customer.latest_contact = values.contacted_at
             opened = written.followup if plan.state == "open" else None
             customer.open_followups = [opened] if opened is not None else []
-        self.stored[plan.row.fingerprint] = plan.row.number
+        self.stored[bytes.fromhex(plan.row.fingerprint)] = plan.row.number
 
     def _apply_changes(self, customer: KnownCustomer, changes: Mapping[str, str]) -> None:
         customer.name = changes.get("name", customer.name)
-        customer.status = changes.get("status", customer.status)
+        customer.status = sys.intern(changes.get("status", customer.status))
         if "company" in changes:
             customer.company = changes["company"]
-            self.book.move_company(customer, normalize_company(customer.company))
+            self.book.move_company(customer, _company_key(customer.company))
         customer.phone_e164 = changes.get("phone_e164", customer.phone_e164)
         customer.email = changes.get("email", customer.email)
         self.book.index_contacts(customer)
@@ -1958,7 +2273,15 @@ def run_import(services: Services, options: ImportOptions, *, progress: bool) ->
         info = next(stream)
         if not isinstance(info, SheetInfo):
             raise RuntimeError("the reader sent rows before the sheet's header")
-        report = _open_report(options.report, info, background=parallel) if options.report else None
+        report = (
+            _open_report(
+                options.report,
+                info,
+                background=parallel and options.report.suffix.lower() != ".csv",
+            )
+            if options.report
+            else None
+        )
         if report is not None:
             # Also on a failure or Ctrl-C: the report then lists the rows handled so far.
             stack.callback(report.close)
