@@ -1,5 +1,5 @@
 """Deliver due reminders through Slack's per-channel rate limit: `python -m bench.delivery
-[--reminders 5000] [--owners 500] [--burst 3] [--second 0.05] [--digest-over 1000]`.
+[--reminders 5000] [--owners 500] [--burst 3] [--second 1] [--digest-over 1000]`.
 
 Seeds `--reminders` due follow-ups spread evenly over `--owners` owners (bench/seed.py), then runs
 the app's own reminder sweep (`services.reminders.sweep`, as the scheduler does) against the fake
@@ -16,11 +16,11 @@ The ideal is what the limit allows: the unlimited time, or the busiest conversat
 delivered by further sweeps at their retry time (the clock jumps; no waiting), and counted.
 Each follow-up must be in exactly one delivered DM: duplicates and misses are counted.
 
-Time is scaled so a run takes minutes: a Slack second lasts `--second` real seconds, in the
+Time can be scaled (by default it isn't): a Slack second lasts `--second` real seconds, in the
 fake's limit, in the sweep's own pacing (one DM a second per recipient after a burst of 3; see
 bot/reminders.py, Pacer) and in slack_sdk's Retry-After sleeps. The bot's own work is not
 scaled, so scaling flatters a sweep that sleeps; the full-scale estimate puts the sleeps back at
-one second per Slack second, and `--second 1` runs at real time.
+one second per Slack second.
 """
 
 from __future__ import annotations
@@ -317,7 +317,7 @@ def run(
     reminders: int,
     owners: int,
     burst: int = 3,
-    second: float = 0.05,
+    second: float = 1.0,
     digest_over: int = 1000,
 ) -> DeliveryResult:
     seed(
@@ -404,7 +404,7 @@ def main(argv: Sequence[str] | None = None) -> DeliveryResult:
     parser.add_argument("--owners", type=int, default=500)
     parser.add_argument("--burst", type=int, default=3)
     parser.add_argument(
-        "--second", type=float, default=0.05, help="real seconds per Slack second (1 = real time)"
+        "--second", type=float, default=1.0, help="real seconds per Slack second (1 = real time)"
     )
     parser.add_argument(
         "--digest-over",

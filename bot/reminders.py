@@ -55,6 +55,7 @@ POSTS_PER_SECOND: Final = 1.0
 POST_BURST: Final = 3
 # A sweep waits this long at most for a recipient to be ready again; longer, a later sweep sends.
 PACING_HORIZON: Final = timedelta(seconds=30)
+PACING_GATHER: Final = timedelta(milliseconds=50)
 Outcome = Literal["sent", "retry", "undeliverable"]
 MAX_BACKOFF = timedelta(hours=1)
 
@@ -138,7 +139,12 @@ class Readers:
 
 
 class Pacer:
-    """A token bucket per recipient (each recipient's DM is one conversation)."""
+    """A token bucket per recipient (each recipient's DM is one conversation).
+
+    A message is counted when Slack has answered it (`record`), not when it was decided to send
+    it: Slack counts it on arrival, somewhere in between, so counting at the answer keeps the
+    sweep's idea of the limit behind Slack's, never ahead — a first DM also opens the
+    conversation before posting, which would otherwise let the next one arrive too early."""
 
     def __init__(
         self,
@@ -150,20 +156,24 @@ class Pacer:
         self._interval = 1.0 / per_second
         self._burst = float(burst)
         self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
+        self._buckets: dict[str, tuple[float, float]] = {}  # recipient -> (tokens, at)
 
-    def delay(self, recipient_id: str) -> float:
-        """0.0 if a message to `recipient_id` may go now (and counts it), else seconds to wait."""
+    def _tokens(self, recipient_id: str, now: float) -> float:
+        tokens, at = self._buckets.get(recipient_id, (self._burst, now))
+        return min(self._burst, tokens + (now - at) / self._interval)
+
+    def wait(self, recipient_id: str) -> float:
+        """Seconds until a message to `recipient_id` may go; 0.0 if it may go now."""
         if self._interval == 0.0:  # per_second=math.inf: no limit (benchmarks measure without)
             return 0.0
+        return max(0.0, 1.0 - self._tokens(recipient_id, self._clock())) * self._interval
+
+    def record(self, recipient_id: str) -> None:
+        """A message to `recipient_id` was just answered by Slack."""
+        if self._interval == 0.0:
+            return
         now = self._clock()
-        tokens, at = self._buckets.get(recipient_id, (self._burst, now))
-        tokens = min(self._burst, tokens + (now - at) / self._interval)
-        if tokens >= 1.0:
-            self._buckets[recipient_id] = (tokens - 1.0, now)
-            return 0.0
-        self._buckets[recipient_id] = (tokens, now)
-        return (1.0 - tokens) * self._interval
+        self._buckets[recipient_id] = (self._tokens(recipient_id, now) - 1.0, now)
 
 
 @dataclass
@@ -258,8 +268,11 @@ class ReminderService:
             put_off[:] = [until for until in put_off if until > moment]
             if not put_off or min(put_off) - moment > PACING_HORIZON:
                 break  # anything still put off is sent by a later sweep
+            # Wake a little after the first one is due, to find the others due by then too: one
+            # pass per recipient's turn would spend more time claiming than sending.
+            resume_at = min(put_off) + PACING_GATHER
             waited = self._monotonic() - started
-            self._sleep(max(0.0, (min(put_off) - now).total_seconds() - waited))
+            self._sleep(max(0.0, (resume_at - now).total_seconds() - waited))
             moment = now + timedelta(seconds=self._monotonic() - started)
         lease_until = now + lease
         overdue_before = now - timedelta(hours=self._settings.escalate_after_hours)
@@ -287,15 +300,23 @@ class ReminderService:
         put_off: list[datetime],
     ) -> None:
         """Remind of everything due at `now`, noting in `put_off` until when any was put off."""
-        while self._deliver_batch(
-            lambda session: store.claim_due_reminders(
-                session, now=now, lease_until=now + lease, token=token, limit=CLAIM_BATCH
-            ),
-            lambda owner, items: self._remind_owner(
-                owner, items, readers, token, now, report, put_off
-            ),
-        ):
-            pass
+        waiting: dict[datetime, list[int]] = {}  # put off until → follow-up ids, per batch
+        more = True
+        while more:
+            more = self._deliver_batch(
+                lambda session: store.claim_due_reminders(
+                    session, now=now, lease_until=now + lease, token=token, limit=CLAIM_BATCH
+                ),
+                lambda owner, items: self._remind_owner(
+                    owner, items, readers, token, now, report, waiting
+                ),
+            )
+            if waiting:  # one transaction per claimed batch, not one per owner
+                with self._db.transaction() as session:
+                    for until, followup_ids in waiting.items():
+                        store.put_off(session, followup_ids, token, until)
+                put_off.extend(waiting)
+                waiting.clear()
 
     def dm_recipient(self, followup_id: int, channel_id: str, message_ts: str) -> str | None:
         """Whom the reminder DM `message_ts` about `followup_id` was sent to, if it was one."""
@@ -329,26 +350,27 @@ class ReminderService:
         token: str,
         now: datetime,
         report: SweepReport,
-        put_off: list[datetime],
+        waiting: dict[datetime, list[int]],
     ) -> None:
+        """Send an owner's due reminders, as many as their DM may take now; the rest are noted
+        in `waiting` under the moment their turn comes."""
         zone, t = readers.prefs(owner_id).zone, readers.translator(owner_id)
         digest = len(items) > self._settings.remind_digest_over
         size = self._messages.digest_page_size if digest else 1
         pages = [items[start : start + size] for start in range(0, len(items), size)]
         for index, page in enumerate(pages):
-            wait = self._pacer.delay(owner_id)
+            wait = self._pacer.wait(owner_id)
             if wait:
                 until = now + timedelta(seconds=wait)
-                waiting = [item.followup_id for later in pages[index:] for item in later]
-                with self._db.transaction() as session:
-                    store.put_off(session, waiting, token, until)
-                put_off.append(until)
+                later = [item.followup_id for rest in pages[index:] for item in rest]
+                waiting.setdefault(until, []).extend(later)
                 return
             if digest:
                 message = self._messages.digest(t, page, zone, now, total=len(items))
             else:
                 message = self._messages.due(t, page[0], zone, now)
             self._post(owner_id, message, page, "due", token, now, report)
+            self._pacer.record(owner_id)
 
     def _post(
         self,

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
-from bot.reminders import PACING_HORIZON, Pacer, ReminderService
+from bot.reminders import PACING_GATHER, PACING_HORIZON, Pacer, ReminderService
 from handlers.reminder_blocks import ReminderBlocks
 from storage.models import FollowUp
 from tests.conftest import COLLEAGUE, REP, Bot
@@ -33,12 +34,27 @@ def test_the_pacer_allows_a_burst_then_one_a_second_per_recipient() -> None:
     clock = ManualClock()
     pacer = Pacer(per_second=1.0, burst=3, clock=clock)
 
-    assert [pacer.delay("U1") for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert pacer.delay("U1") == 1.0  # the fourth waits a second
-    assert pacer.delay("U2") == 0.0  # another conversation has its own burst
-    clock.now += 1.0
-    assert pacer.delay("U1") == 0.0
-    assert pacer.delay("U1") == 1.0
+    for _ in range(3):
+        assert pacer.wait("U1") == 0.0
+        pacer.record("U1")
+    assert pacer.wait("U1") == 1.0  # the fourth waits a second
+    assert pacer.wait("U2") == 0.0  # another conversation has its own burst
+    clock.now += 0.25
+    assert pacer.wait("U1") == 0.75
+    clock.now += 0.75
+    assert pacer.wait("U1") == 0.0
+    pacer.record("U1")
+    assert pacer.wait("U1") == 1.0
+
+
+def test_the_pacer_counts_a_message_when_slack_answered_it() -> None:
+    clock = ManualClock()
+    pacer = Pacer(per_second=1.0, burst=1, clock=clock)
+    assert pacer.wait("U1") == 0.0
+    clock.now += 0.2  # opening the conversation, then posting, took this long
+    pacer.record("U1")
+    clock.now += 0.9
+    assert abs(pacer.wait("U1") - 0.1) < 1e-9  # a second after the answer, not the decision
 
 
 def _paced(
@@ -88,7 +104,8 @@ def test_an_owner_with_more_due_than_the_burst_gets_every_one_in_one_sweep_unref
     assert len(report.sent) == 7
     posts = bot.slack.calls_to("chat.postMessage")
     assert [call.status for call in posts] == [200] * 7  # nothing refused: it waited its turn
-    assert sum(clock.slept) == 2.0  # the colleague's 4th and 5th, a second apart
+    # The colleague's 4th and 5th, a second apart (the sweep wakes a moment late to gather).
+    assert sum(clock.slept) == pytest.approx(2.0 + PACING_GATHER.total_seconds())
     colleague = [posts.index(call) for call in dms(bot, COLLEAGUE)]
     rep = [posts.index(call) for call in dms(bot, REP)]
     assert len(colleague) == 5
