@@ -29,6 +29,10 @@ from bot.matching import (
 from bot.permissions import SLACK_USER_ID, may_act_on
 from bot.settings import Settings
 from bot.validation import (
+    COMPANY_MAX,
+    NAME_MAX,
+    NEXT_ACTION_MAX,
+    NOTE_MAX,
     FieldError,
     check_specific_note,
     clean_text,
@@ -42,10 +46,6 @@ from storage import queries
 from storage.db import Database
 from storage.models import METHODS, STATUSES, Customer, FollowUp
 
-NAME_MAX = 100
-COMPANY_MAX = 200
-NOTE_MAX = 3000
-NEXT_ACTION_MAX = 500
 # A contact logged a few minutes "in the future" is clock skew between phone and server, not a typo.
 CONTACT_CLOCK_SKEW = timedelta(minutes=10)
 NEXT_AT_HORIZON = timedelta(days=366)

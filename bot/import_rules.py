@@ -39,8 +39,6 @@ from datetime import UTC, date, datetime, time
 from typing import Final, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from openpyxl.utils.datetime import from_excel
-
 from bot.dates import parse_when
 from bot.validation import (
     FILLER_PHRASES,
@@ -406,6 +404,9 @@ def _from_datetime(value: datetime, zone: ZoneInfo) -> CellDate:
 def _from_serial(number: float, zone: ZoneInfo) -> CellDate | None:
     if not EXCEL_SERIAL_MIN <= number < EXCEL_SERIAL_MAX:
         return None
+    # openpyxl only here: the importing process reads no dates and needn't load it.
+    from openpyxl.utils.datetime import from_excel
+
     moment = from_excel(number)
     return _from_datetime(moment, zone) if isinstance(moment, datetime) else None
 

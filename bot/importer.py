@@ -51,49 +51,49 @@ Decisions worth knowing (tested in tests/test_import.py):
 
 from __future__ import annotations
 
-import base64
-import codecs
 import csv
-import fcntl
-import json
 import logging
-import os
-import pickle
-import re
-import signal
 import subprocess
 import sys
-import zipfile
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.reader.excel import ExcelReader
-from openpyxl.utils import column_index_from_string, coordinate_to_tuple, get_column_letter
-from openpyxl.worksheet._read_only import ReadOnlyWorksheet
-from openpyxl.worksheet._reader import WorkSheetParser
-from openpyxl.worksheet.dimensions import SheetDimension
-from openpyxl.xml.constants import SHEET_MAIN_NS
-from openpyxl.xml.functions import iterparse
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Connection, RootTransaction, Table, Update, bindparam, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from bot import import_rules as rules
-from bot.followups import COMPANY_MAX, DUPLICATE_THRESHOLD, NAME_MAX, NEXT_ACTION_MAX, NOTE_MAX
+from bot.followups import DUPLICATE_THRESHOLD
+from bot.import_reader import (
+    CHUNK_ROWS,
+    DONE,
+    ParsedRow,
+    ReadSettings,
+    ReportFile,
+    RowValues,
+    SheetInfo,
+    column_label,
+    detect_encoding,
+    read_in_background,
+    read_sheet,
+    report_file,
+    send_item,
+    start_helper,
+)
+from bot.import_reader import (
+    ImportFileError as ImportFileError,  # part of this module's interface (bot.cli)
+)
 from bot.matching import likely_same_customer, normalize_company, normalize_person
 from bot.permissions import SLACK_USER_ID
-from bot.validation import VAGUE_NOTE_MESSAGES, FieldError, normalize_email, normalize_phone
+from bot.validation import FieldError, normalize_email
 from storage import queries
 from storage.db import IMMEDIATE, Database
 from storage.models import Base, ChangeLog, Customer, FollowUp, ImportedRow
@@ -105,8 +105,6 @@ logger = logging.getLogger(__name__)
 
 Outcome = Literal["imported", "fixed", "merged", "rejected", "already imported"]
 DEFAULT_ACTOR: Final = "import"
-# Rows are read, checked and looked up in the database this many at a time.
-CHUNK_ROWS: Final = 500
 # Rows are written and committed this many at a time (a group: one transaction, mostly multi-row
 # statements at its end), so no row ever half-imports. A commit per row would be the simplest
 # story but costs SQLite a page write of every table touched, twice the whole import's budget on
@@ -116,14 +114,7 @@ ROWS_PER_COMMIT: Final = CHUNK_ROWS
 # Files at least this big are read and checked in a second process while this one writes:
 # reading an .xlsx is as slow as writing its rows, and the machine has more than one core.
 PARALLEL_MIN_BYTES: Final = 1 << 20
-# A contact logged a few minutes "in the future" is clock skew, as in the form.
-CONTACT_CLOCK_SKEW: Final = timedelta(minutes=10)
 SOURCE_MAX: Final = 300
-
-
-class ImportFileError(Exception):
-    """The file can't be imported at all (unreadable, no header row, a required column missing,
-    a bad owner map): one line for the person running the import."""
 
 
 @dataclass(frozen=True)
@@ -147,854 +138,6 @@ class ImportSummary:
     skipped_duplicate_rows: int  # already imported before (fingerprint)
     unmapped_headers: tuple[str, ...]
     report_path: Path | None
-
-
-# =============================================================================================
-# Reading: file → checked rows. Runs in the reader process for big files, so everything here is
-# picklable and needs no database or Slack.
-# =============================================================================================
-
-
-@dataclass(frozen=True)
-class ReadSettings:
-    path: Path
-    sheet: str | None
-    order: rules.DateOrder
-    zone: ZoneInfo
-    default_time: time
-    now: datetime
-    phone_region: str
-
-
-@dataclass(frozen=True)
-class SheetInfo:
-    """What the reader learned before the first row: sent ahead of the rows."""
-
-    sheet: str  # "" for a CSV file, which has no sheets
-    header_row: int
-    columns: rules.HeaderMap
-    estimated_rows: int | None
-
-
-@dataclass(frozen=True)
-class RowValues:
-    """A row that passed every check that needs neither the database nor Slack."""
-
-    customer_name: str
-    company: str
-    phone_e164: str | None
-    email: str | None
-    contacted_at: datetime
-    method: str
-    summary: str
-    feedback: str
-    owner: str  # as written; resolved to a Slack user by the importer
-    next_at: datetime | None  # None: no next contact (lost, or not given)
-    next_action: str
-    status: str
-    notes: str | None
-
-
-@dataclass(frozen=True)
-class ParsedRow:
-    number: int  # the row number the spreadsheet shows
-    cells: tuple[object, ...]  # the row as read (merged values filled in), for the report
-    fingerprint: str
-    sheet: str  # the sheet the row comes from (for a corrected report: the original sheet)
-    values: RowValues | None  # None when rejected
-    problems: tuple[str, ...]  # why rejected
-    fixes: tuple[str, ...]  # what was changed or is worth a look (outcome "fixed")
-    info: tuple[str, ...]  # facts for the report that change nothing (a merged cell read)
-
-
-@dataclass
-class _SheetSource:
-    name: str
-    rows: Iterator[tuple[int, tuple[object, ...]]]
-    merged: dict[int, list[tuple[int, int]]]  # 0-based column → (first, last) rows of ranges
-    estimated_rows: int | None
-
-
-def _open_sheet(settings: ReadSettings, stack: ExitStack) -> _SheetSource:
-    suffix = settings.path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return _open_xlsx(settings.path, settings.sheet, stack)
-    if settings.sheet is not None:
-        raise ImportFileError("--sheet only applies to .xlsx files; a CSV file has one table")
-    return _open_csv(settings.path, stack)
-
-
-def _open_xlsx(path: Path, sheet: str | None, stack: ExitStack) -> _SheetSource:
-    try:
-        reader = _ExcelReader(path, read_only=True, data_only=True)
-        reader.read()  # load_workbook(path, read_only=True, data_only=True), sized quickly
-        workbook = reader.wb
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        raise ImportFileError(f"{path.name} isn't a readable .xlsx file ({error})") from error
-    stack.callback(workbook.close)
-    if sheet is None:
-        worksheet = workbook.worksheets[0]
-    elif sheet in workbook.sheetnames:
-        worksheet = workbook[sheet]
-    else:
-        names = ", ".join(f"'{name}'" for name in workbook.sheetnames)
-        raise ImportFileError(f"{path.name} has no sheet '{sheet}' — it has {names}")
-    title = str(worksheet.title)
-    member = getattr(worksheet, "_worksheet_path", None)
-    merged = _merged_ranges(path, member) if isinstance(member, str) else {}
-    rows = enumerate(_sheet_values(worksheet), start=1)
-    max_row = getattr(worksheet, "max_row", None)
-    return _SheetSource(title, rows, merged, max_row if isinstance(max_row, int) else None)
-
-
-class _QuicklySizedWorksheet(ReadOnlyWorksheet):
-    """openpyxl's read-only worksheet, but its size (the <dimension> element, which comes before
-    the rows if at all) is read without reading the rows: openpyxl waits for the end of the
-    rows to learn there is none — a whole extra pass over a sheet from a streaming writer."""
-
-    def _get_size(self) -> None:
-        sheet: Any = self  # openpyxl's internals, which its stubs don't describe
-        with sheet._get_source() as source:
-            for _event, element in iterparse(source, events=("start",)):
-                if element.tag == _DATA_TAG:
-                    return
-                if element.tag == _DIMENSION_TAG:
-                    dimensions = SheetDimension.from_tree(element).boundaries  # type: ignore[union-attr]
-                    if dimensions is not None:
-                        sheet._min_column, sheet._min_row, sheet._max_column, sheet._max_row = (
-                            dimensions
-                        )
-                    return
-
-
-class _ExcelReader(ExcelReader):
-    """openpyxl's reader in read-only mode, making _QuicklySizedWorksheets (its read_worksheets,
-    read-only branch)."""
-
-    def read_worksheets(self) -> None:
-        reader: Any = self  # openpyxl's internals, which its stubs don't describe
-        for sheet, rel in reader.parser.find_sheets():
-            if rel.target not in reader.valid_files:
-                continue
-            if "chartsheet" in rel.Type:
-                reader.read_chartsheet(sheet, rel)
-                continue
-            worksheet: Any = _QuicklySizedWorksheet(
-                reader.wb, sheet.name, rel.target, reader.shared_strings
-            )
-            worksheet.sheet_state = sheet.state
-            reader.wb._sheets.append(worksheet)
-
-
-_DATA_TAG: Final = f"{{{SHEET_MAIN_NS}}}sheetData"
-_DIMENSION_TAG: Final = f"{{{SHEET_MAIN_NS}}}dimension"
-_INLINE_STRING: Final = f"{{{SHEET_MAIN_NS}}}is"
-_INLINE_TEXT: Final = f"{{{SHEET_MAIN_NS}}}t"
-
-
-class _SheetParser(WorkSheetParser):
-    """openpyxl's own sheet parser, but a plain inline string (`<is><t>…</t></is>`, what
-    streaming writers — openpyxl's among them — write for every text cell) is read directly.
-    openpyxl builds a rich-text object for each, a third of the time it takes to read such a
-    sheet. Anything else, and any other inline string (rich text, phonetic runs), is openpyxl's.
-    """
-
-    def parse_cell(self, element: Any) -> dict[str, Any]:
-        if element.get("t") != "inlineStr" or not self.data_only:
-            return super().parse_cell(element)
-        child = element.find(_INLINE_STRING)
-        if child is None or len(child) != 1 or child[0].tag != _INLINE_TEXT:
-            return super().parse_cell(element)
-        coordinate = element.get("r")
-        if coordinate:
-            row, column = coordinate_to_tuple(coordinate)
-            self.col_counter = column
-        else:
-            self.col_counter += 1
-            row, column = self.row_counter, self.col_counter
-        style_id = element.get("s", 0)
-        text = child[0].text
-        return {
-            "row": row,
-            "column": column,
-            "value": "" if text is None else text,  # as openpyxl's Text(…).content
-            "data_type": "s",
-            "style_id": int(style_id) if style_id else style_id,
-        }
-
-
-def _sheet_values(worksheet: Any) -> Iterator[tuple[object, ...]]:
-    """`worksheet.iter_rows(values_only=True)` of a read-only worksheet, through _SheetParser:
-    openpyxl's ReadOnlyWorksheet._cells_by_row for the whole sheet, step for step. Should a
-    later openpyxl lack what this uses, its own iter_rows is used."""
-    workbook: Any = getattr(worksheet, "parent", None)
-    needed = ("_get_source", "_get_row", "_shared_strings")
-    if not all(hasattr(worksheet, name) for name in needed) or not all(
-        hasattr(workbook, name) for name in ("data_only", "epoch", "_date_formats")
-    ):
-        yield from worksheet.iter_rows(values_only=True)
-        return
-    max_col, max_row = worksheet.max_column, worksheet.max_row
-    empty_row: tuple[object, ...] = () if max_col is None else (None,) * max_col
-    counter = index = 1
-    with worksheet._get_source() as source:
-        parser = _SheetParser(
-            source,
-            worksheet._shared_strings,
-            data_only=workbook.data_only,
-            epoch=workbook.epoch,
-            date_formats=workbook._date_formats,
-            timedelta_formats=getattr(workbook, "_timedelta_formats", set()),
-        )
-        for index, cells in parser.parse():
-            if max_row is not None and index > max_row:
-                break
-            for _ in range(counter, index):  # rows missing from the file
-                counter += 1
-                yield empty_row
-            if counter <= index:
-                counter += 1
-                yield worksheet._get_row(cells, 1, max_col, values_only=True)
-    if max_row is not None and max_row < index:
-        for _ in range(counter, max_row + 1):
-            yield empty_row
-
-
-# <mergeCell ref="A2:A5"/>, with or without a namespace prefix.
-_MERGE_CELL: Final = re.compile(
-    rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\b[^>]*?\bref=\"([A-Z]+)(\d+):([A-Z]+)(\d+)\""
-)
-_MERGE_SCAN_OVERLAP: Final = 512
-
-
-def _merged_ranges(path: Path, member: str) -> dict[int, list[tuple[int, int]]]:
-    """The sheet's vertical merged ranges, by first column, in row order.
-
-    openpyxl's read-only mode doesn't expose merged cells, and the sheet XML lists them after
-    all the rows, so the XML is scanned for them first (decompressing and a regex; no parsing).
-    """
-    ranges: dict[int, list[tuple[int, int]]] = {}
-    with zipfile.ZipFile(path) as archive, archive.open(member.lstrip("/")) as stream:
-        pending = b""
-        while True:
-            chunk = stream.read(1 << 20)
-            data = pending + chunk
-            # A match starting in the last few hundred bytes may continue in the next chunk.
-            cut = len(data) if not chunk else max(0, len(data) - _MERGE_SCAN_OVERLAP)
-            for match in _MERGE_CELL.finditer(data, 0, len(data)):
-                if match.start() >= cut:
-                    break
-                first_row, last_row = int(match[2]), int(match[4])
-                if last_row > first_row:
-                    column = column_index_from_string(match[1].decode()) - 1
-                    ranges.setdefault(column, []).append((first_row, last_row))
-            if not chunk:
-                break
-            pending = data[cut:]
-    return {column: sorted(spans) for column, spans in ranges.items()}
-
-
-def _open_csv(path: Path, stack: ExitStack) -> _SheetSource:
-    encoding = detect_encoding(path)
-    try:
-        stream = stack.enter_context(path.open(encoding=encoding, newline=""))
-        first_line = stream.readline()
-        stream.seek(0)
-    except (OSError, UnicodeDecodeError) as error:
-        raise ImportFileError(f"{path.name} can't be read as text ({error})") from error
-    delimiter = max(",\t;", key=first_line.count)
-    reader = csv.reader(stream, delimiter=delimiter)
-
-    def rows() -> Iterator[tuple[int, tuple[object, ...]]]:
-        try:
-            for number, row in enumerate(reader, start=1):
-                yield number, tuple(row)
-        except (UnicodeDecodeError, csv.Error) as error:
-            raise ImportFileError(f"{path.name}: {error}") from error
-
-    return _SheetSource("", rows(), {}, None)
-
-
-def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with a BOM, else GB18030 — what Chinese Excel writes
-    for "CSV". The whole file is checked as UTF-8 (streamed), since the first non-ASCII
-    character may be far down."""
-    with path.open("rb") as stream:
-        head = stream.read(4)
-        if head.startswith(codecs.BOM_UTF8):
-            return "utf-8-sig"
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16"
-        stream.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            while chunk := stream.read(1 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "gb18030"
-    return "utf-8"
-
-
-class _MergeFiller:
-    """Fills blank customer cells inside vertical merged ranges from the range's first cell."""
-
-    def __init__(self, merged: Mapping[int, list[tuple[int, int]]], columns: rules.HeaderMap):
-        self._ranges = {
-            column.index: merged[column.index]
-            for column in columns.columns
-            if column.field in rules.CUSTOMER_FIELDS and column.index in merged
-        }
-        self._headers = {column.index: column.header for column in columns.columns}
-        self._next = dict.fromkeys(self._ranges, 0)
-        self._top: dict[int, tuple[int, object]] = {}
-
-    def fill(self, number: int, cells: list[object]) -> list[str]:
-        """Fill `cells` (row `number`) in place; say which cells were filled."""
-        filled: list[str] = []
-        for column, spans in self._ranges.items():
-            position = self._next[column]
-            while position < len(spans) and spans[position][1] < number:
-                position += 1
-            self._next[column] = position
-            if position == len(spans) or spans[position][0] > number:
-                continue
-            first = spans[position][0]
-            if column >= len(cells):  # a row that ends before this column
-                cells.extend([None] * (column + 1 - len(cells)))
-            if first == number:
-                self._top[column] = (number, cells[column])
-            elif rules.is_blank(cells[column]) and column in self._top:
-                top_row, value = self._top[column]
-                if top_row == first:
-                    cells[column] = value
-                    filled.append(f"'{self._headers[column]}' from merged cell (row {first})")
-        return filled
-
-
-class _RowChecker:
-    """Turns one row of cells into a ParsedRow: every check that needs no database or Slack."""
-
-    def __init__(self, settings: ReadSettings, sheet: str, columns: rules.HeaderMap) -> None:
-        self.settings = settings
-        self.sheet = sheet
-        self.columns = columns
-        self._index = {c.field: c.index for c in columns.columns if c.field is not None}
-        self._phones: dict[str, str | FieldError] = {}
-        self._emails: dict[str, str | FieldError] = {}
-        # Dates repeat too (a sheet's contact dates are a few hundred days; "下周三" relative to
-        # each): a date cell's reading, by everything it depends on besides the settings.
-        self._contact_moments: dict[Hashable, datetime | str] = {}
-        self._next_moments: dict[Hashable, datetime | str | None] = {}
-        # What each column is called in the fingerprint (None: not part of it), worked out once.
-        self._keys = [_fingerprint_key(column) for column in columns.columns]
-        self._kept = [c.index for c in columns.columns if c.kind != "report"]
-        self._sheet_column = next(
-            (
-                c.index
-                for c in columns.columns
-                if c.kind == "report" and rules.header_key(c.header) == _REPORT_SHEET_KEY
-            ),
-            None,
-        )
-
-    def check(self, number: int, cells: Sequence[object], info: list[str]) -> ParsedRow:
-        problems: list[str] = []
-        fixes: list[str] = []
-        values = self._values(cells, problems, fixes)
-        fingerprint, sheet = self._fingerprint(cells)
-        width = len(cells)
-        return ParsedRow(
-            number=number,
-            cells=tuple(_report_value(cells[i]) if i < width else None for i in self._kept),
-            fingerprint=fingerprint,
-            sheet=sheet,
-            values=None if problems else values,
-            problems=tuple(problems),
-            fixes=tuple(fixes),
-            info=tuple(info),
-        )
-
-    def _cell(self, cells: Sequence[object], name: rules.Field) -> object:
-        index = self._index.get(name)
-        return cells[index] if index is not None and index < len(cells) else None
-
-    def _text(self, cells: Sequence[object], name: rules.Field) -> str:
-        return rules.cell_text(self._cell(cells, name))
-
-    def _fingerprint(self, cells: Sequence[object]) -> tuple[str, str]:
-        """The row's identity: its sheet and its values, each keyed by its column's meaning."""
-        keys, known = self._keys, len(self._keys)
-        keyed: list[tuple[str, object]] = []
-        for index, value in enumerate(cells):
-            key = keys[index] if index < known else f"column {index + 1}"
-            if key is not None:
-                keyed.append((key, value))
-        sheet = self.sheet
-        if self._sheet_column is not None and self._sheet_column < len(cells):
-            # A corrected import report: its rows are the original sheet's rows.
-            sheet = rules.cell_text(cells[self._sheet_column])
-        return rules.row_fingerprint(sheet, keyed), sheet
-
-    def _values(
-        self, cells: Sequence[object], problems: list[str], fixes: list[str]
-    ) -> RowValues | None:
-        name = self._required(cells, "customer_name", "customer name", NAME_MAX, problems)
-        company = self._required(cells, "company", "company", COMPANY_MAX, problems)
-        phone, email = self._contacts(cells, problems, fixes)
-        contacted_at = self._contacted_at(cells, problems)
-        method = self._word(cells, "method", rules.method_from, _METHOD_HINT, problems)
-        status = self._word(cells, "status", rules.status_from, _STATUS_HINT, problems)
-        summary = self._required(cells, "summary", "summary", NOTE_MAX, problems)
-        if summary and rules.is_vague(summary, "summary"):
-            fixes.append(f"vague summary, kept as written — {VAGUE_NOTE_MESSAGES['summary']}")
-        feedback = self._feedback(cells, problems, fixes)
-        owner = self._required(cells, "owner", "owner", 200, problems)
-        lost = status == "lost"
-        next_at = self._next_at(cells, contacted_at, lost, problems, fixes)
-        next_action = self._next_action(cells, lost, problems, fixes)
-        notes = self._notes(cells, problems)
-        if problems or contacted_at is None or method is None or status is None:
-            return None
-        return RowValues(
-            customer_name=name,
-            company=company,
-            phone_e164=phone,
-            email=email,
-            contacted_at=contacted_at,
-            method=method,
-            summary=summary,
-            feedback=feedback,
-            owner=owner,
-            next_at=next_at,
-            next_action=next_action,
-            status=status,
-            notes=notes,
-        )
-
-    def _required(
-        self,
-        cells: Sequence[object],
-        name: rules.Field,
-        label: str,
-        limit: int,
-        problems: list[str],
-    ) -> str:
-        text = self._text(cells, name)
-        if not text:
-            problems.append(f"{label} is missing")
-        elif len(text) > limit:
-            problems.append(f"{label} is longer than {limit} characters")
-        return text
-
-    def _contacts(
-        self, cells: Sequence[object], problems: list[str], fixes: list[str]
-    ) -> tuple[str | None, str | None]:
-        raw_phone, raw_email = self._text(cells, "phone"), self._text(cells, "email")
-        phone = _memo(self._phones, raw_phone, self._phone) if raw_phone else None
-        email = _memo(self._emails, raw_email, normalize_email) if raw_email else None
-        good_phone = phone if isinstance(phone, str) else None
-        good_email = email if isinstance(email, str) else None
-        bad = [
-            f"{label} '{raw}' invalid ({error})"
-            for label, raw, error in (("phone", raw_phone, phone), ("email", raw_email, email))
-            if isinstance(error, FieldError)
-        ]
-        if good_phone or good_email:
-            fixes.extend(f"{problem}, dropped" for problem in bad)
-        elif bad:
-            problems.extend(bad)
-        else:
-            problems.append("no phone or email — give at least one")
-        return good_phone, good_email
-
-    def _phone(self, raw: str) -> str:
-        if _SCIENTIFIC.fullmatch(raw):
-            raise FieldError(
-                "Excel turned it into a number in scientific notation — format the column as "
-                "text and type the number again"
-            )
-        return normalize_phone(raw, self.settings.phone_region)
-
-    def _contacted_at(self, cells: Sequence[object], problems: list[str]) -> datetime | None:
-        raw = self._cell(cells, "contacted_at")
-        if rules.is_blank(raw):
-            problems.append("contact date is missing")
-            return None
-        found = _remembered(self._contact_moments, _cell_key(raw), self._contact_moment, raw)
-        if isinstance(found, str):
-            problems.append(found)
-            return None
-        return found
-
-    def _contact_moment(self, raw: object) -> datetime | str:
-        """The contact moment in a (non-blank) cell, or why it can't be one."""
-        settings = self.settings
-        cell = rules.parse_date_cell(raw, order=settings.order, zone=settings.zone)
-        if cell is None:
-            return (
-                f"contact date '{rules.cell_text(raw)}' isn't a date this import reads — "
-                "write it like 2026-03-12 or 3/12/2026"
-            )
-        moment = rules.contact_moment(
-            cell, zone=settings.zone, default_time=settings.default_time, now=settings.now
-        )
-        if moment > settings.now + CONTACT_CLOCK_SKEW:
-            shown = rules.describe_moment(moment, settings.zone)
-            return f"contact date {shown} is in the future"
-        return moment
-
-    def _word(
-        self,
-        cells: Sequence[object],
-        name: Literal["method", "status"],
-        read: Callable[[str], str | None],
-        hint: str,
-        problems: list[str],
-    ) -> str | None:
-        text = self._text(cells, name)
-        if not text:
-            problems.append(f"{name} is missing")
-            return None
-        value = read(text)
-        if value is None:
-            problems.append(f"{name} '{text}' isn't known — use {hint}")
-        return value
-
-    def _feedback(self, cells: Sequence[object], problems: list[str], fixes: list[str]) -> str:
-        text = self._text(cells, "feedback")
-        if not text:
-            fixes.append("no customer feedback")
-        elif len(text) > NOTE_MAX:
-            problems.append(f"feedback is longer than {NOTE_MAX} characters")
-        elif rules.is_vague(text, "feedback"):
-            fixes.append(f"vague feedback, kept as written — {VAGUE_NOTE_MESSAGES['feedback']}")
-        return text
-
-    def _next_at(
-        self,
-        cells: Sequence[object],
-        contacted_at: datetime | None,
-        lost: bool,
-        problems: list[str],
-        fixes: list[str],
-    ) -> datetime | None:
-        raw = self._cell(cells, "next_at")
-        if rules.is_blank(raw):
-            if not lost:
-                fixes.append("no next contact date — stored as done, nothing to remind")
-            return None
-        if contacted_at is None:
-            return None  # already rejected; a relative date can't be read without it
-        cell_key = _cell_key(raw)
-        key = None if cell_key is None else (cell_key, contacted_at, contacted_at.tzinfo)
-        found = _remembered(self._next_moments, key, self._next_moment, (raw, contacted_at))
-        if isinstance(found, str):
-            problems.append(found)
-            return None
-        return found
-
-    def _next_moment(self, cell: tuple[object, datetime]) -> datetime | str:
-        """The next-contact moment in a (non-blank) cell, or why it can't be one."""
-        raw, contacted_at = cell
-        settings = self.settings
-        moment = rules.next_moment(
-            raw,
-            contacted_at=contacted_at,
-            order=settings.order,
-            zone=settings.zone,
-            default_time=settings.default_time,
-        )
-        if moment is None:
-            return (
-                f"next contact '{rules.cell_text(raw)}' isn't a date this import reads — "
-                "write a date (2026-03-12) or e.g. 下周三, 3天后, next Friday"
-            )
-        zone = settings.zone
-        if moment.astimezone(zone).date() < contacted_at.astimezone(zone).date():
-            return (
-                f"next contact {rules.describe_moment(moment, zone)} is before the contact "
-                f"({rules.describe_moment(contacted_at, zone)})"
-            )
-        return moment
-
-    def _next_action(
-        self, cells: Sequence[object], lost: bool, problems: list[str], fixes: list[str]
-    ) -> str:
-        text = self._text(cells, "next_action")
-        if not text:
-            if not lost:
-                fixes.append("no next step")
-        elif len(text) > NEXT_ACTION_MAX:
-            problems.append(f"next step is longer than {NEXT_ACTION_MAX} characters")
-        elif rules.is_vague(text, "next_action"):
-            fixes.append(f"vague next step, kept as written — {VAGUE_NOTE_MESSAGES['next_action']}")
-        return text
-
-    def _notes(self, cells: Sequence[object], problems: list[str]) -> str | None:
-        """The notes column, then every unknown column as "Header: value"."""
-        lines = [self._text(cells, "notes")]
-        for column in self.columns.columns:
-            if column.kind in ("unknown", "blank") and column.index < len(cells):
-                value = rules.cell_text(cells[column.index])
-                lines.append(f"{_column_label(column)}: {value}" if value else "")
-        for index in range(len(self.columns.columns), len(cells)):
-            value = rules.cell_text(cells[index])
-            if value:
-                lines.append(f"Column {get_column_letter(index + 1)}: {value}")
-        notes = "\n".join(line for line in lines if line)
-        if len(notes) > NOTE_MAX:
-            problems.append(
-                f"notes (with the columns kept in notes) are longer than {NOTE_MAX} characters"
-            )
-        return notes or None
-
-
-_REPORT_SHEET_KEY: Final = rules.header_key(rules.REPORT_SHEET_COLUMN)
-
-
-def _fingerprint_key(column: rules.Column) -> str | None:
-    if column.kind == "field":
-        return str(column.field)
-    if column.kind in ("unknown", "blank"):
-        return f"column {rules.header_key(_column_label(column))}"
-    return None  # the import report's own columns
-
-
-def _column_label(column: rules.Column) -> str:
-    """How a column is named in notes and in the report: its header, or "Column F"."""
-    return column.header or f"Column {get_column_letter(column.index + 1)}"
-
-
-_SCIENTIFIC: Final = re.compile(r"\d(?:\.\d+)?[eE]\+?\d+")
-_METHOD_HINT: Final = (
-    "phone, wechat, email, visit, meeting or message (电话, 微信, 邮件, 拜访, 会议, 短信)"
-)
-_STATUS_HINT: Final = (
-    "prospect, interested, won, existing or lost (潜在客户, 意向客户, 已成交, 老客户, 已流失)"
-)
-# Normalising the same phone or email again for each of a customer's rows is wasted work; a
-# customer's rows are seldom far apart, and the reader process's memory counts too.
-_MEMO_SIZE: Final = 10_000
-
-
-def _memo(
-    memo: dict[str, str | FieldError], raw: str, normalise: Callable[[str], str]
-) -> str | FieldError:
-    found = memo.get(raw)
-    if found is None:
-        if len(memo) >= _MEMO_SIZE:
-            memo.clear()
-        try:
-            found = normalise(raw)
-        except FieldError as error:
-            found = error
-        memo[raw] = found
-    return found
-
-
-_Key = TypeVar("_Key", bound=Hashable)
-_Found = TypeVar("_Found")
-_Argument = TypeVar("_Argument")
-
-
-def _remembered(
-    memo: dict[_Key, _Found],
-    key: _Key | None,
-    compute: Callable[[_Argument], _Found],
-    argument: _Argument,
-) -> _Found:
-    """compute(argument), remembered under `key` (None: not remembered)."""
-    if key is None:
-        return compute(argument)
-    try:
-        return memo[key]
-    except KeyError:
-        pass
-    if len(memo) >= _MEMO_SIZE:
-        memo.clear()
-    found = memo[key] = compute(argument)
-    return found
-
-
-def _cell_key(value: object) -> tuple[type, object] | None:
-    """A cell's value as a memo key: with its type, as 1, 1.0 and True are equal keys; None for
-    a kind of value not worth remembering (or not hashable)."""
-    kind = type(value)
-    return (kind, value) if kind in (str, int, float, datetime) else None
-
-
-def _report_value(value: object) -> object:
-    """Cells travel to the report (maybe from another process): plain values only."""
-    if value is None or isinstance(value, str | int | float | bool | datetime):
-        return value
-    return rules.cell_text(value)
-
-
-def read_sheet(settings: ReadSettings) -> Iterator[SheetInfo | list[ParsedRow]]:
-    """The sheet's SheetInfo, then its non-blank rows after the header, checked, in chunks."""
-    with ExitStack() as stack:
-        source = _open_sheet(settings, stack)
-        header_row, columns = _find_header(source, settings.path)
-        yield SheetInfo(source.name, header_row, columns, _data_rows(source, header_row))
-        checker = _RowChecker(settings, source.name, columns)
-        merges = _MergeFiller(source.merged, columns)
-        # A corrected report's own columns don't make a row: its column-notes line is blank.
-        skipped = {column.index for column in columns.columns if column.kind == "report"}
-        chunk: list[ParsedRow] = []
-        for number, raw in source.rows:
-            cells = list(raw)
-            blank = all(rules.is_blank(v) for i, v in enumerate(cells) if i not in skipped)
-            filled = merges.fill(number, cells)
-            if blank:
-                continue  # blank and trailing rows are nothing to report
-            chunk.append(checker.check(number, cells, filled))
-            if len(chunk) == CHUNK_ROWS:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
-
-
-def _find_header(source: _SheetSource, path: Path) -> tuple[int, rules.HeaderMap]:
-    seen = 0
-    for number, raw in source.rows:
-        if all(rules.is_blank(value) for value in raw):
-            continue
-        if rules.is_header_row(raw):
-            columns = rules.map_headers(raw)
-            missing = columns.missing_required()
-            if missing:
-                raise ImportFileError(
-                    f"{path.name}: the header row (row {number}) has no column for "
-                    + "; ".join(missing)
-                )
-            return number, columns
-        seen += 1
-        if seen == rules.HEADER_SEARCH_ROWS:
-            break
-    raise ImportFileError(
-        f"{path.name}: no header row found in the first {rules.HEADER_SEARCH_ROWS} rows — "
-        "expected column names such as 客户姓名, 公司, 电话, 跟进时间, 跟进内容, 跟进人, 客户状态"
-    )
-
-
-def _data_rows(source: _SheetSource, header_row: int) -> int | None:
-    return None if source.estimated_rows is None else max(0, source.estimated_rows - header_row)
-
-
-# --- helper processes ------------------------------------------------------------------------
-#
-# The reader (and the .xlsx report writer) run as plain child processes of this interpreter:
-# `python -c` importing this module, with pickles streamed through a pipe. Not multiprocessing:
-# its "spawn" imports the parent's __main__ in every child (for the command line, the whole
-# bot: Slack, Bolt, the database layer), which doubled the import's memory. A pipe also bounds
-# what waits between the processes, and tells each side when the other is gone: a helper ends
-# by itself when the importing process dies without a word (`kill -9`, the OOM killer) — on a
-# write to a pipe nobody reads, or at the end of its input — instead of holding the file open.
-
-_HELPER_CODE: Final = (
-    "import json, sys; "
-    "sys.path[:0] = [p for p in json.loads(sys.argv[2]) if p not in sys.path]; "
-    "from bot.importer import _helper_main; _helper_main()"
-)
-_PIPE_BYTES: Final = 1 << 20  # room for a few chunks in flight between the processes
-
-
-def _start_helper(role: str, argument: object, **pipes: Any) -> subprocess.Popen[bytes]:
-    """`role` ("read" or "report") with its pickled `argument`, in a child process."""
-    payload = base64.b64encode(pickle.dumps(argument, protocol=pickle.HIGHEST_PROTOCOL))
-    command = [sys.executable, "-c", _HELPER_CODE, role, json.dumps(sys.path), payload.decode()]
-    process = subprocess.Popen(command, **pipes)  # noqa: S603 — this interpreter, our own code
-    for stream in (process.stdin, process.stdout):
-        if stream is not None:
-            _widen_pipe(stream.fileno())
-    return process
-
-
-def _widen_pipe(descriptor: int) -> None:
-    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only; elsewhere the default 64 KB
-    if set_size is not None:
-        with suppress(OSError):
-            fcntl.fcntl(descriptor, set_size, _PIPE_BYTES)
-
-
-def _helper_main() -> None:
-    """The child process's entry (see _HELPER_CODE)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the importing process
-    # Pickles only ever come from the importing process and its own children, through pipes.
-    role, argument = sys.argv[1], pickle.loads(base64.b64decode(sys.argv[3]))  # noqa: S301
-    # The pickles go to the original stdout; anything else printed by accident to stderr.
-    stream = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    try:
-        if role == "read":
-            _read_into(argument, stream)
-        else:
-            _write_report_from(argument, sys.stdin.buffer)
-        stream.close()
-    except BrokenPipeError:
-        os._exit(1)  # the importing process is gone
-
-
-@dataclass(frozen=True)
-class _ReaderFailed:
-    message: str
-    file_error: bool
-
-
-_DONE: Final = "done"
-
-
-def _send(stream: IO[bytes], item: object) -> None:
-    pickle.dump(item, stream, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.flush()
-
-
-def _read_into(settings: ReadSettings, stream: IO[bytes]) -> None:
-    """The reader process: read_sheet's output into `stream`, then _DONE or the failure."""
-    try:
-        for item in read_sheet(settings):
-            _send(stream, item)
-        _send(stream, _DONE)
-    except ImportFileError as error:
-        _send(stream, _ReaderFailed(str(error), file_error=True))
-    except BrokenPipeError:
-        raise
-    except Exception as error:  # reported in the importing process, which decides what to do
-        logger.exception("reading %s failed", settings.path)
-        _send(stream, _ReaderFailed(f"{error.__class__.__name__}: {error}", file_error=False))
-
-
-@contextmanager
-def _read_in_background(settings: ReadSettings) -> Iterator[Iterator[SheetInfo | list[ParsedRow]]]:
-    """read_sheet in a second process; the pipe between bounds what waits (memory stays flat)."""
-    reader = _start_helper("read", settings, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
-    stream = reader.stdout
-    if stream is None:
-        raise RuntimeError("the reader process has no output")
-
-    def items() -> Iterator[SheetInfo | list[ParsedRow]]:
-        while True:
-            try:
-                item = pickle.load(stream)  # noqa: S301 — from our own reader process
-            except EOFError:
-                raise ImportFileError("the reader process stopped unexpectedly") from None
-            if isinstance(item, _ReaderFailed):
-                if item.file_error:
-                    raise ImportFileError(item.message)
-                raise RuntimeError(f"reading {settings.path.name} failed: {item.message}")
-            if item == _DONE:
-                return
-            yield item
-
-    try:
-        yield items()
-    finally:
-        stream.close()
-        if reader.poll() is None:
-            reader.terminate()
-        reader.wait(timeout=10)
 
 
 # =============================================================================================
@@ -1446,8 +589,8 @@ _CUSTOMERS: Final = _table(Customer)
 _FOLLOWUPS: Final = _table(FollowUp)
 # Built once and run with parameters: a statement built per row costs more in SQLAlchemy's
 # statement cache than the database takes to run it.
-_INSERT_CHANGES: Final = _table(ChangeLog).insert()
-_INSERT_IMPORTED_ROW: Final = _table(ImportedRow).insert()
+_CHANGE_LOG: Final = _table(ChangeLog)
+_IMPORTED_ROWS: Final = _table(ImportedRow)
 _CLOSE_FOLLOWUP: Final = (
     _FOLLOWUPS.update()
     .where(_FOLLOWUPS.c.id == bindparam("close_id"), _FOLLOWUPS.c.state == "open")
@@ -1561,10 +704,10 @@ class _Writer:
         for fields, params in by_fields.items():
             self.connection.execute(_update_customer_statement(fields), params)
         if self.changes:
-            self.connection.execute(_INSERT_CHANGES, [_log_row(c) for c in self.changes])
+            _insert_rows(self.connection, _CHANGE_LOG, [_log_row(c) for c in self.changes])
         if self.rows:
-            self.connection.execute(
-                _INSERT_IMPORTED_ROW, [_with_ids(r, "followup_id") for r in self.rows]
+            _insert_rows(
+                self.connection, _IMPORTED_ROWS, [_with_ids(r, "followup_id") for r in self.rows]
             )
         self.discard()
 
@@ -1738,105 +881,90 @@ def _log_row(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _insert_pending(connection: Connection, table: Table, refs: Sequence[RowRef]) -> None:
-    """Insert the refs' pending rows in one multi-row statement and give each ref its id."""
+    """Insert the refs' pending rows and give each ref its id."""
     if not refs:
         return
     rows = [_with_ids(ref.pending, "customer_id") for ref in refs if ref.pending is not None]
-    if connection.dialect.name == "sqlite":
-        # SQLite numbers rows one after the other from the last id, and this transaction holds
-        # the write lock (IMMEDIATE): number them here, and a plain executemany does the rest.
-        # (RETURNING would cost a statement per row: SQLite doesn't promise its rows' order.)
-        with Session(bind=connection, join_transaction_mode="rollback_only") as session:
+    with Session(bind=connection, join_transaction_mode="rollback_only") as session:
+        if connection.dialect.name == "sqlite":
+            # SQLite numbers rows one after the other from the last id, and this transaction
+            # holds the write lock (IMMEDIATE): number them here. (RETURNING would cost a
+            # statement per row: SQLite doesn't promise its rows' order.)
             first = queries.last_sqlite_row_id(session, table.name) + 1
-        ids: Sequence[int] = range(first, first + len(rows))
-        connection.execute(
-            table.insert(), [{**row, "id": row_id} for row, row_id in zip(rows, ids, strict=True)]
-        )
-    else:
-        returning = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-        ids = connection.execute(returning, rows).scalars().all()
+            ids: Sequence[int] = range(first, first + len(rows))
+        else:
+            # PostgreSQL: ids from the table's sequence, all in one round trip.
+            ids = queries.next_postgres_ids(session, table.name, len(rows))
+    for row, row_id in zip(rows, ids, strict=True):
+        row["id"] = row_id
+    _insert_rows(connection, table, rows)
     for ref, row_id in zip(refs, ids, strict=True):
         ref.id, ref.pending = row_id, None
+
+
+def _insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows (dicts with the same keys). SQLite: a plain executemany. PostgreSQL: COPY —
+    a multi-row INSERT there costs more in the driver (parsing a statement with thousands of
+    parameters, for every group) than in the database, and executemany a round trip per row."""
+    if connection.dialect.name != "postgresql":
+        connection.execute(table.insert(), rows)
+        return
+    _copy_rows(connection, table, rows)
+
+
+class _InsertParameters:
+    """What a column default function sees of the row being inserted (as SQLAlchemy's
+    execution context offers it): the row's own values."""
+
+    def __init__(self, row: Mapping[str, Any]) -> None:
+        self._row = row
+
+    def get_current_parameters(self) -> Mapping[str, Any]:
+        return self._row
+
+
+def _copy_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """PostgreSQL's COPY FROM STDIN of `rows`, each value as table.insert() would send it: the
+    columns' Python-side defaults filled in (the contact lookup hashes among them), then each
+    type's bind processing (encryption, JSON, UTC)."""
+    import psycopg  # the PostgreSQL driver, loaded with the dialect already
+
+    if not rows:
+        return
+    dialect = connection.dialect
+    given = rows[0].keys()
+    columns = [c for c in table.columns if c.key in given or c.default is not None]
+    defaults = [None if c.key in given else c.default for c in columns]
+    processors = [c.type._cached_bind_processor(dialect) for c in columns]
+    quote = dialect.identifier_preparer.quote
+    statement = (
+        f"COPY {dialect.identifier_preparer.format_table(table)} "
+        f"({', '.join(quote(c.name) for c in columns)}) FROM STDIN"
+    )
+    keys = [c.key for c in columns]
+    driver: Any = connection.connection.driver_connection
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                values: list[Any] = []
+                for key, default, process in zip(keys, defaults, processors, strict=True):
+                    if default is None:
+                        value = row[key]
+                    elif default.is_callable:
+                        value = default.arg(_InsertParameters(row))  # type: ignore[attr-defined]
+                    else:
+                        value = default.arg  # type: ignore[attr-defined]
+                    # None too: a JSON column stores None as JSON null, as an INSERT would.
+                    values.append(value if process is None else process(value))
+                copy.write_row(values)
+    except psycopg.Error as error:
+        # As SQLAlchemy raises it for any statement: an IntegrityError for a clash.
+        raise DBAPIError.instance(statement, None, error, psycopg.Error) from error
 
 
 # =============================================================================================
 # The report: one line per non-blank row, written as the import goes.
 # =============================================================================================
-
-
-class _ReportFile(Protocol):
-    def write(self, values: Sequence[object]) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class _XlsxReport:
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._workbook = Workbook(write_only=True)
-        self._sheet = self._workbook.create_sheet("Import report · 导入报告")
-
-    def write(self, values: Sequence[object]) -> None:
-        self._sheet.append([self._cell(value) for value in values])
-
-    def _cell(self, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        if not value:
-            return None  # no cell at all: openpyxl writes an element even for ""
-        if value[0] != "=" and not ILLEGAL_CHARACTERS_RE.search(value):
-            return value
-        cell = WriteOnlyCell(self._sheet, ILLEGAL_CHARACTERS_RE.sub("", value))
-        # openpyxl would store "=…" as a formula; a report shows what the sheet said.
-        cell.data_type = "s"
-        return cell
-
-    def close(self) -> None:
-        self._workbook.save(self._path)
-
-
-# Excel runs a CSV cell starting with these as a formula ("=HYPERLINK(…)"); phone numbers
-# ("+86 …") and negative numbers are left alone.
-_CSV_FORMULA: Final = re.compile(r"[=@]|[+-][^\d\s.]")
-
-
-class _CsvReport:
-    def __init__(self, path: Path) -> None:
-        # UTF-8 with a BOM: Excel opens it with the Chinese intact.
-        self._stream = path.open("w", encoding="utf-8-sig", newline="")
-        self._writer = csv.writer(self._stream)
-
-    def write(self, values: Sequence[object]) -> None:
-        self._writer.writerow([self._cell(value) for value in values])
-
-    @staticmethod
-    def _cell(value: object) -> str:
-        text = "" if value is None else rules.cell_text(value)
-        return "'" + text if _CSV_FORMULA.match(text) else text
-
-    def close(self) -> None:
-        self._stream.close()
-
-
-def _report_file(path: Path) -> _ReportFile:
-    return _CsvReport(path) if path.suffix.lower() == ".csv" else _XlsxReport(path)
-
-
-def _write_report_from(path: Path, source: IO[bytes]) -> None:
-    """The report process: rows from `source` into the report file until _DONE."""
-    report = _report_file(path)
-    try:
-        while True:
-            try:
-                rows = pickle.load(source)  # noqa: S301 — from the importing process
-            except EOFError:
-                os._exit(1)  # the importing process is gone without a word
-            if rows == _DONE:
-                return
-            for values in rows:
-                report.write(values)
-    finally:
-        report.close()
 
 
 class _ReportInBackground:
@@ -1845,7 +973,7 @@ class _ReportInBackground:
     (A CSV report costs little: it is written by the importing process.)"""
 
     def __init__(self, path: Path) -> None:
-        self._process = _start_helper(
+        self._process = start_helper(
             "report", path, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
         )
         self._rows: list[list[object]] = []
@@ -1865,14 +993,14 @@ class _ReportInBackground:
         if stream is None:
             raise RuntimeError("the report process has no input")
         try:
-            _send(stream, item)
+            send_item(stream, item)
         except BrokenPipeError:
             raise RuntimeError("the report process stopped unexpectedly") from None
 
     def close(self) -> None:
         try:
             self._send()
-            self._put(_DONE)
+            self._put(DONE)
         finally:
             if self._process.stdin is not None:
                 with suppress(BrokenPipeError):
@@ -1882,9 +1010,9 @@ class _ReportInBackground:
             raise RuntimeError(f"writing the report failed (exit code {self._process.returncode})")
 
 
-def _open_report(path: Path, info: SheetInfo, *, background: bool) -> _ReportFile:
-    report: _ReportFile = _ReportInBackground(path) if background else _report_file(path)
-    originals = [_column_label(c) for c in info.columns.columns if c.kind != "report"]
+def _open_report(path: Path, info: SheetInfo, *, background: bool) -> ReportFile:
+    report: ReportFile = _ReportInBackground(path) if background else report_file(path)
+    originals = [column_label(c) for c in info.columns.columns if c.kind != "report"]
     report.write([*rules.REPORT_COLUMNS, *originals])
     unknown = [c for c in info.columns.columns if c.kind == "unknown"]
     if unknown:
@@ -1988,7 +1116,7 @@ class _ImportRun:
         options: ImportOptions,
         info: SheetInfo,
         owners: OwnerDirectory,
-        report: _ReportFile | None,
+        report: ReportFile | None,
         connection: Connection,
     ) -> None:
         self.options = options
@@ -2266,7 +1394,7 @@ def run_import(services: Services, options: ImportOptions, *, progress: bool) ->
     parallel = options.path.stat().st_size >= PARALLEL_MIN_BYTES
     with ExitStack() as stack:
         stream = (
-            stack.enter_context(_read_in_background(read_settings))
+            stack.enter_context(read_in_background(read_settings))
             if parallel
             else read_sheet(read_settings)
         )

@@ -20,6 +20,12 @@ from bot.i18n import Message, Territory, Text, _, _n
 
 NoteKind = Literal["summary", "feedback", "next_action"]
 
+# Field lengths, for the form (bot.followups) and the import alike.
+NAME_MAX = 100
+COMPANY_MAX = 200
+NOTE_MAX = 3000
+NEXT_ACTION_MAX = 500
+
 
 class FieldError(ValueError):
     """A user-facing problem with one field.

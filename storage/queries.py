@@ -391,3 +391,14 @@ def last_sqlite_row_id(session: Session, table: str) -> int:
         text("SELECT seq FROM sqlite_sequence WHERE name = :name"), {"name": table}
     ).scalar()
     return max(int(largest or 0), int(used or 0))
+
+
+def next_postgres_ids(session: Session, table: str, count: int) -> list[int]:
+    """`count` new ids from the sequence behind `table`'s id column (PostgreSQL), in ascending
+    order: one round trip, so a bulk load (COPY) can number its rows itself. Ids taken and not
+    used are gaps, as after any rolled-back insert."""
+    ids = session.execute(
+        text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+        {"table": table, "n": count},
+    ).scalars()
+    return sorted(int(row_id) for row_id in ids)

@@ -21,10 +21,11 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from bot import importer
+from bot import import_reader, importer
 from bot.import_rules import REPORT_COLUMNS
 from bot.importer import ImportFileError, ImportOptions, ImportSummary, run_import
-from storage.crypto import lookup_hash
+from storage import crypto, queries
+from storage.crypto import FieldCipher, lookup_hash
 from storage.db import Database
 from storage.models import ChangeLog, Customer, FollowUp, ImportedRow
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, Bot, running_bot
@@ -635,7 +636,7 @@ def options_for(path: Path, directory: Path, **overrides: Any) -> ImportOptions:
 
 
 def cli_import(
-    tmp_path: Path, slack: FakeSlack, database_url: str, *args: str
+    tmp_path: Path, slack: FakeSlack, database_url: str, *args: str, **settings: str
 ) -> subprocess.CompletedProcess[str]:
     env = clean_env(
         SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -644,6 +645,7 @@ def cli_import(
         DATABASE_URL=database_url,
         DEFAULT_TZ="Asia/Shanghai",
         DEFAULT_PHONE_REGION="CN",
+        **settings,
     )
     return subprocess.run(
         command("import", *args),
@@ -686,6 +688,37 @@ def test_import_through_the_command_line(
         stored_rows()
     ) | {14}
     assert count(db, FollowUp) == len(stored_rows()) + 1
+
+
+def test_an_import_under_a_field_encryption_key_stores_nothing_personal_in_clear(
+    tmp_path: Path, slack_with_owners: FakeSlack, database_url: str, db: Database
+) -> None:
+    # The import writes with its own bulk statements (COPY on PostgreSQL): they must encrypt
+    # and hash exactly as the ORM does.
+    from tests.test_encryption_e2e import ID_A, KEY_A, assert_all_under, hmac_of, raw_rows
+
+    sheet = write_sample(tmp_path, "xlsx-zh")
+    args = (str(sheet), "--owner-map", str(write_owner_map(tmp_path)))
+
+    result = cli_import(
+        tmp_path, slack_with_owners, database_url, *args, FIELD_ENCRYPTION_KEY=KEY_A
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert_all_under(db, ID_A)
+    crypto.configure(FieldCipher.from_keys(KEY_A))  # the conftest fixture resets it
+    with db.reader() as session:
+        customers = session.scalars(select(Customer)).all()
+    assert customers
+    hashes = {row[2] for row in raw_rows(db)["customers"]}
+    for customer in customers:
+        assert customer.phone_e164 is None or customer.phone_e164.startswith("+")
+        if customer.phone_e164:
+            assert hmac_of(KEY_A, customer.phone_e164) in hashes
+    # Found again by phone through the keyed hash, as a save from Slack would.
+    phone = next(c.phone_e164 for c in customers if c.phone_e164)
+    with db.reader() as session:
+        assert queries.find_customer_by_contact(session, phone_e164=phone, email=None)
 
 
 def test_a_file_that_cant_be_imported_is_one_line_and_exit_code_1(
@@ -857,8 +890,8 @@ def test_a_corrected_report_can_be_imported_again(bot: Bot, tmp_path: Path) -> N
 
 def read_all(
     path: Path, *, order: Literal["mdy", "dmy", "ymd"] = "mdy"
-) -> tuple[importer.SheetInfo, list[importer.ParsedRow]]:
-    settings = importer.ReadSettings(
+) -> tuple[import_reader.SheetInfo, list[import_reader.ParsedRow]]:
+    settings = import_reader.ReadSettings(
         path=path,
         sheet=None,
         order=order,
@@ -867,8 +900,8 @@ def read_all(
         now=shanghai(2026, 11, 27, 10),
         phone_region="CN",
     )
-    info, *chunks = importer.read_sheet(settings)
-    assert isinstance(info, importer.SheetInfo)
+    info, *chunks = import_reader.read_sheet(settings)
+    assert isinstance(info, import_reader.SheetInfo)
     return info, [row for chunk in chunks if isinstance(chunk, list) for row in chunk]
 
 
@@ -932,7 +965,7 @@ def test_csv_encodings_are_detected(
 ) -> None:
     path = tmp_path / "sheet.csv"
     path.write_bytes(content.encode(encoding))
-    assert importer.detect_encoding(path) == expected
+    assert import_reader.detect_encoding(path) == expected
 
 
 @pytest.mark.parametrize(
@@ -997,7 +1030,7 @@ def test_owner_map_by_email_and_by_name(tmp_path: Path) -> None:
 def test_report_cells_are_never_formulas(tmp_path: Path, suffix: str) -> None:
     """A cell that reads "=HYPERLINK(…)" is reported as that text, not run by Excel."""
     path = tmp_path / f"report{suffix}"
-    report = importer._report_file(path)
+    report = import_reader.report_file(path)
     report.write(['=HYPERLINK("http://x")', "+86 138 0013 8000", "-5", "@SUM(A1)", "a\x01b", ""])
     report.close()
     if suffix == ".xlsx":

@@ -1,6 +1,6 @@
-"""bot.importer reads .xlsx rows through its own copy of openpyxl's read-only row loop, with
-plain inline strings read directly (bot.importer._SheetParser), from a workbook whose sheets
-are sized without reading their rows (bot.importer._ExcelReader). Whatever the file holds, the
+"""The import reads .xlsx rows through its own copy of openpyxl's read-only row loop, with
+plain inline strings read directly (bot.import_xlsx._SheetParser), from a workbook whose sheets
+are sized without reading their rows (bot.import_xlsx._ExcelReader). Whatever the file holds, the
 sheets and rows must be exactly what openpyxl's load_workbook and iter_rows give."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 
-from bot import importer
+from bot import import_xlsx
 
 SHEET_XML = "xl/worksheets/sheet1.xml"
 ROWS: list[list[Any]] = [
@@ -35,14 +35,14 @@ Read = tuple[list[str], list[int | None], list[list[object]]]  # sheet names, si
 def values_both_ways(path: Path) -> tuple[Read, Read]:
     def read(fast: bool) -> Read:
         if fast:
-            reader = importer._ExcelReader(path, read_only=True, data_only=True)
+            reader = import_xlsx._ExcelReader(path, read_only=True, data_only=True)
             reader.read()
             workbook = reader.wb
         else:
             workbook = load_workbook(path, read_only=True, data_only=True)
         try:
             sheet: Any = workbook.worksheets[0]
-            found = importer._sheet_values(sheet) if fast else sheet.iter_rows(values_only=True)
+            found = import_xlsx._sheet_values(sheet) if fast else sheet.iter_rows(values_only=True)
             size = [sheet.min_row, sheet.max_row, sheet.min_column, sheet.max_column]
             return workbook.sheetnames, size, [list(row) for row in found]
         finally:
