@@ -7,7 +7,7 @@ company key in use. At 100,000 customers (~40,000 distinct keys) reading them on
 
 - The keys are kept per database (connection pool) and topped up before each use with the
   companies of customers changed since the newest change already seen (a covering index on
-  `updated_at`), from a minute before it, since a save stamps its time before it commits. A
+  `updated_at`), from OVERLAP before it, since a save stamps its time before it commits. A
   company saved or renamed by any bot instance is therefore seen by the next check anywhere.
   Writers that stamp a time well before they commit (an import stamps the time it started) are
   caught by a full reload every RELOAD_SECONDS.
@@ -38,7 +38,10 @@ from bot.matching import SAME_COMPANY_THRESHOLD, close_company_keys
 from storage import queries
 
 RELOAD_SECONDS: Final = 300.0
-OVERLAP: Final = timedelta(minutes=1)
+# A save commits within seconds of stamping updated_at (Slack wants its answer in 3; database
+# waits give up after 2): look back this far for rows committed late. Anything later still, or an
+# instance whose clock is this far behind, is caught by the reload.
+OVERLAP: Final = timedelta(seconds=10)
 MOST_SIMILAR: Final = 20
 
 _MASK_BITS: Final = 64
