@@ -260,37 +260,70 @@ class ReminderService:
         token = str(uuid.uuid4())
         lease = timedelta(seconds=self._settings.remind_lease_seconds)
         started = self._monotonic()
-        moment = now
+
+        def current() -> datetime:
+            """`now` moved on by the time this sweep has run: claims taken late in a long
+            (paced) sweep must hold a lease from when they are taken, not from its start."""
+            return now + timedelta(seconds=self._monotonic() - started)
+
         put_off: list[datetime] = []  # when reminders put off for pacing come due again
         while True:
-            self._remind_due(moment, lease, readers, token, report, put_off)
+            moment = current()
+            self._remind_due(current, lease, readers, token, report, put_off)
             # Those put off to a moment already past were claimed again by this pass.
             put_off[:] = [until for until in put_off if until > moment]
-            if not put_off or min(put_off) - moment > PACING_HORIZON:
+            if not self._wait_for_put_off(put_off, current(), now + lease / 2, report):
                 break  # anything still put off is sent by a later sweep
-            # Wake a little after the first one is due, to find the others due by then too: one
-            # pass per recipient's turn would spend more time claiming than sending.
-            resume_at = min(put_off) + PACING_GATHER
-            waited = self._monotonic() - started
-            self._sleep(max(0.0, (resume_at - now).total_seconds() - waited))
-            moment = now + timedelta(seconds=self._monotonic() - started)
-        lease_until = now + lease
-        overdue_before = now - timedelta(hours=self._settings.escalate_after_hours)
+        moment = current()
+        lease_until = moment + lease
+        overdue_before = moment - timedelta(hours=self._settings.escalate_after_hours)
         while self._deliver_batch(
             lambda session: store.claim_due_escalations(
                 session,
                 overdue_before=overdue_before,
-                now=now,
+                now=moment,
                 lease_until=lease_until,
                 token=token,
                 limit=CLAIM_BATCH,
             ),
-            lambda owner, items: self._escalate(items, readers, token, now, report),
+            lambda owner, items: self._escalate(items, readers, token, moment, report),
         ):
             pass
         return report
 
+    def _wait_for_put_off(
+        self, put_off: list[datetime], moment: datetime, give_up_at: datetime, report: SweepReport
+    ) -> bool:
+        """Sleep until reminders put off for pacing may go, if that is soon; False to stop.
+
+        Not when Slack is down (they would only be rescheduled), not beyond PACING_HORIZON, and
+        not so long that the sweep would run past half its lease: a long sweep delays the
+        escalations, and another process's sweep is due meanwhile anyway."""
+        if not put_off or report.slack_unavailable is not None:
+            return False
+        # Wake a little after the first one is due, to find the others due by then too: one
+        # pass per recipient's turn would spend more time claiming than sending.
+        resume_at = min(put_off) + PACING_GATHER
+        if resume_at - moment > PACING_HORIZON or resume_at > give_up_at:
+            return False
+        self._sleep(max(0.0, (resume_at - moment).total_seconds()))
+        return True
+
     def _remind_due(
+        self,
+        current: Callable[[], datetime],
+        lease: timedelta,
+        readers: Readers,
+        token: str,
+        report: SweepReport,
+        put_off: list[datetime],
+    ) -> None:
+        """Remind of everything due, a claimed batch at a time, each at the moment it is
+        claimed; note in `put_off` until when any was put off for pacing."""
+        while self._remind_batch(current(), lease, readers, token, report, put_off):
+            pass
+
+    def _remind_batch(
         self,
         now: datetime,
         lease: timedelta,
@@ -298,25 +331,23 @@ class ReminderService:
         token: str,
         report: SweepReport,
         put_off: list[datetime],
-    ) -> None:
-        """Remind of everything due at `now`, noting in `put_off` until when any was put off."""
-        waiting: dict[datetime, list[int]] = {}  # put off until → follow-up ids, per batch
-        more = True
-        while more:
-            more = self._deliver_batch(
-                lambda session: store.claim_due_reminders(
-                    session, now=now, lease_until=now + lease, token=token, limit=CLAIM_BATCH
-                ),
-                lambda owner, items: self._remind_owner(
-                    owner, items, readers, token, now, report, waiting
-                ),
-            )
-            if waiting:  # one transaction per claimed batch, not one per owner
-                with self._db.transaction() as session:
-                    for until, followup_ids in waiting.items():
-                        store.put_off(session, followup_ids, token, until)
-                put_off.extend(waiting)
-                waiting.clear()
+    ) -> bool:
+        """Claim and remind one batch; False when nothing more was due."""
+        waiting: dict[datetime, list[int]] = {}  # put off until → follow-up ids
+        more = self._deliver_batch(
+            lambda session: store.claim_due_reminders(
+                session, now=now, lease_until=now + lease, token=token, limit=CLAIM_BATCH
+            ),
+            lambda owner, items: self._remind_owner(
+                owner, items, readers, token, now, report, waiting
+            ),
+        )
+        if waiting:  # one transaction per claimed batch, not one per owner
+            with self._db.transaction() as session:
+                for until, followup_ids in waiting.items():
+                    store.put_off(session, followup_ids, token, until, due_by=now)
+            put_off.extend(waiting)
+        return more
 
     def dm_recipient(self, followup_id: int, channel_id: str, message_ts: str) -> str | None:
         """Whom the reminder DM `message_ts` about `followup_id` was sent to, if it was one."""

@@ -159,12 +159,25 @@ def release(session: Session, followup_id: int, token: str) -> None:
     )
 
 
-def put_off(session: Session, followup_ids: Sequence[int], token: str, until: datetime) -> None:
-    """Release these claims and come back at `until`: not a failure, so no attempt counts."""
+def put_off(
+    session: Session, followup_ids: Sequence[int], token: str, until: datetime, *, due_by: datetime
+) -> None:
+    """Release these claims and come back at `until`: not a failure, so no attempt counts.
+
+    Only where the reminder is still the one claimed (open, due by `due_by`, when the claim was
+    taken): the owner may have snoozed it, marked it done or edited it meanwhile, and that
+    wins — those claims are just released."""
+    held = (FollowUp.id.in_(followup_ids), FollowUp.claim_token == token)
     session.execute(
         update(FollowUp)
-        .where(FollowUp.id.in_(followup_ids), FollowUp.claim_token == token)
+        .where(*held, FollowUp.state == "open", FollowUp.remind_at <= due_by)
         .values(remind_at=until, claimed_until=None, claim_token=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(FollowUp)
+        .where(*held)
+        .values(claimed_until=None, claim_token=None)
         .execution_options(synchronize_session=False)
     )
 

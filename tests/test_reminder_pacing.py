@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from bot import followup_actions
 from bot.reminders import PACING_GATHER, PACING_HORIZON, Pacer, ReminderService
 from handlers.reminder_blocks import ReminderBlocks
 from storage.models import FollowUp
-from tests.conftest import COLLEAGUE, REP, Bot
+from tests.conftest import COLLEAGUE, REP, Bot, running_bot
+from tests.fake_slack import FakeSlack
 from tests.test_reminders_e2e import DUE, dms, log_followup
 
 
@@ -142,3 +145,128 @@ def test_what_would_wait_past_the_horizon_is_left_to_the_next_sweep_with_no_atte
 
     assert len(second.sent) == 1  # the next one; the last waits its turn again
     assert len(dms(bot, REP)) == 2
+
+
+# --- what owners do while their reminders are put off (found by review) ------------------------
+
+
+class _ActsWhileOpeningRepsDm:
+    """The user directory, but while the sweep opens REP's DM, `act` runs: a colleague acting
+    on a follow-up the sweep has claimed and is about to put off, or another sweep."""
+
+    def __init__(self, users: Any, act: Callable[[], None]) -> None:
+        self._users, self._act, self._done = users, act, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._users, name)
+
+    def dm_channel(self, user_id: str) -> str:
+        if user_id == REP and not self._done:
+            self._done = True
+            self._act()
+        return str(self._users.dm_channel(user_id))
+
+
+def _acting_sweep(bot: Bot, act: Callable[[], None], **pacing: Any) -> ReminderService:
+    clock = ManualClock()
+    services = bot.services
+    return ReminderService(
+        db=services.db,
+        client=services.client,
+        users=_ActsWhileOpeningRepsDm(services.users, act),  # type: ignore[arg-type]
+        settings=services.settings,
+        messages=ReminderBlocks(),
+        pacer=Pacer(clock=clock, **pacing),
+        sleep=clock.sleep,
+        monotonic=clock,
+    )
+
+
+def _colleagues_last(bot: Bot) -> int:
+    with bot.db.reader() as session:
+        newest = session.scalars(
+            select(FollowUp.id).where(FollowUp.owner_id == COLLEAGUE).order_by(FollowUp.id.desc())
+        ).first()
+    assert newest is not None
+    return newest
+
+
+def test_a_snooze_made_while_the_reminder_was_put_off_is_kept(bot: Bot) -> None:
+    _log(bot, 5, user_id=COLLEAGUE, first_phone=1000)  # 3 go at once, 2 are put off
+    _log(bot, 1, user_id=REP, first_phone=2000)
+    last = _colleagues_last(bot)
+    tomorrow = DUE + timedelta(days=1)
+
+    def snooze() -> None:
+        followup_actions.snooze(
+            bot.db,
+            bot.services.settings,
+            followup_id=last,
+            actor_id=COLLEAGUE,
+            until=tomorrow,
+            now=DUE,
+        )
+
+    bot.clock.now = DUE
+    _acting_sweep(bot, snooze).sweep(DUE)
+
+    with bot.db.reader() as session:
+        followup = session.get(FollowUp, last)
+        assert followup is not None
+        assert followup.remind_at == tomorrow  # still waiting for tomorrow's reminder
+        assert followup.claim_token is None  # and free for the sweep that sends it
+    assert len(dms(bot, COLLEAGUE)) == 4  # not sent a second after the snooze
+
+
+def test_done_while_the_reminder_was_put_off_leaves_the_sweep_whole(bot: Bot) -> None:
+    _log(bot, 5, user_id=COLLEAGUE, first_phone=1000)
+    _log(bot, 1, user_id=REP, first_phone=2000)
+    last = _colleagues_last(bot)
+
+    def done() -> None:
+        followup_actions.complete(
+            bot.db, bot.services.settings, followup_id=last, actor_id=COLLEAGUE, now=DUE
+        )
+
+    bot.clock.now = DUE
+    report = _acting_sweep(bot, done).sweep(DUE)
+
+    assert len(report.sent) == 5  # the colleague's other 4, and the rep's one
+
+
+def test_escalations_taken_after_a_long_paced_sweep_hold_a_live_lease(
+    slack: FakeSlack, database_url: str
+) -> None:
+    with running_bot(slack, database_url, remind_lease_seconds=10) as bot:
+        fixed = bot.clock.now
+        log_followup(bot)  # the rep's, due at DUE
+        bot.clock.now = DUE
+        bot.services.reminders.sweep(DUE)  # reminded; 48 h later it is escalated
+        bot.clock.now = fixed
+        _log(bot, 3, user_id=COLLEAGUE, first_phone=1000)  # due at DUE too, not yet reminded
+        start = DUE + timedelta(hours=48)
+        clock = ManualClock()
+        began = clock.now
+        other = _paced(bot, Pacer(clock=clock), clock.sleep, clock)
+
+        def another_sweep_now() -> None:  # a second instance's scheduler, on time
+            other.sweep(start + timedelta(seconds=clock.now - began))
+
+        services = bot.services
+        paced = ReminderService(
+            db=services.db,
+            client=services.client,
+            users=_ActsWhileOpeningRepsDm(services.users, another_sweep_now),  # type: ignore[arg-type]
+            settings=services.settings,
+            messages=ReminderBlocks(),
+            pacer=Pacer(per_second=1 / 6, burst=1, clock=clock),
+            sleep=clock.sleep,
+            monotonic=clock,
+        )
+        bot.clock.now = start
+        paced.sweep(start)
+
+        # The paced sweep stopped waiting before half its lease, leaving the rest for later…
+        assert clock.now - began <= 5 + PACING_GATHER.total_seconds()
+        # …and the rep got one escalation, not one from each sweep.
+        assert len(dms(bot, REP)) == 2
