@@ -37,6 +37,7 @@ from bot.validation import (
     NOTE_MAX,
     VAGUE_NOTE_MESSAGES,
     FieldError,
+    NoteKind,
     normalize_email,
     normalize_phone,
 )
@@ -217,6 +218,9 @@ class _RowChecker:
         # each): a date cell's reading, by everything it depends on besides the settings.
         self._contact_moments: dict[Hashable, datetime | str] = {}
         self._next_moments: dict[Hashable, datetime | str | None] = {}
+        # So do the notes a team writes ("报价200套…") and its words for methods and statuses.
+        self._vague: dict[tuple[str, NoteKind], bool] = {}
+        self._words: dict[tuple[str, str], str | None] = {}
         # What each column is called in the fingerprint (None: not part of it), worked out once.
         self._keys = [_fingerprint_key(column) for column in columns.columns]
         self._kept = [c.index for c in columns.columns if c.kind != "report"]
@@ -277,7 +281,7 @@ class _RowChecker:
         method = self._word(cells, "method", rules.method_from, _METHOD_HINT, problems)
         status = self._word(cells, "status", rules.status_from, _STATUS_HINT, problems)
         summary = self._required(cells, "summary", "summary", NOTE_MAX, problems)
-        if summary and rules.is_vague(summary, "summary"):
+        if summary and self._is_vague(summary, "summary"):
             fixes.append(f"vague summary, kept as written — {VAGUE_NOTE_MESSAGES['summary']}")
         feedback = self._feedback(cells, problems, fixes)
         owner = self._required(cells, "owner", "owner", 200, problems)
@@ -339,6 +343,9 @@ class _RowChecker:
             problems.append("no phone or email — give at least one")
         return good_phone, good_email
 
+    def _is_vague(self, text: str, kind: NoteKind) -> bool:
+        return _remembered(self._vague, (text, kind), _note_is_vague, (text, kind))
+
     def _phone(self, raw: str) -> str:
         if _SCIENTIFIC.fullmatch(raw):
             raise FieldError(
@@ -387,7 +394,7 @@ class _RowChecker:
         if not text:
             problems.append(f"{name} is missing")
             return None
-        value = read(text)
+        value = _remembered(self._words, (name, text), _read_word, (read, text))
         if value is None:
             problems.append(f"{name} '{text}' isn't known — use {hint}")
         return value
@@ -398,7 +405,7 @@ class _RowChecker:
             fixes.append("no customer feedback")
         elif len(text) > NOTE_MAX:
             problems.append(f"feedback is longer than {NOTE_MAX} characters")
-        elif rules.is_vague(text, "feedback"):
+        elif self._is_vague(text, "feedback"):
             fixes.append(f"vague feedback, kept as written — {VAGUE_NOTE_MESSAGES['feedback']}")
         return text
 
@@ -458,7 +465,7 @@ class _RowChecker:
                 fixes.append("no next step")
         elif len(text) > NEXT_ACTION_MAX:
             problems.append(f"next step is longer than {NEXT_ACTION_MAX} characters")
-        elif rules.is_vague(text, "next_action"):
+        elif self._is_vague(text, "next_action"):
             fixes.append(f"vague next step, kept as written — {VAGUE_NOTE_MESSAGES['next_action']}")
         return text
 
@@ -546,6 +553,15 @@ def _remembered(
         memo.clear()
     found = memo[key] = compute(argument)
     return found
+
+
+def _note_is_vague(note: tuple[str, NoteKind]) -> bool:
+    return rules.is_vague(*note)
+
+
+def _read_word(word: tuple[Callable[[str], str | None], str]) -> str | None:
+    read, text = word
+    return read(text)
 
 
 def _cell_key(value: object) -> tuple[type, object] | None:

@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Connection, RootTransaction, Table, Update, bindparam, select
+from sqlalchemy import Column, Connection, RootTransaction, Table, Update, bindparam, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from tqdm import tqdm
@@ -95,8 +95,16 @@ from bot.matching import likely_same_customer, normalize_company, normalize_pers
 from bot.permissions import SLACK_USER_ID
 from bot.validation import FieldError, normalize_email
 from storage import queries
+from storage.crypto import lookup_hash
 from storage.db import IMMEDIATE, Database
-from storage.models import Base, ChangeLog, Customer, FollowUp, ImportedRow
+from storage.models import (
+    CONTACT_HASHES,
+    Base,
+    ChangeLog,
+    Customer,
+    FollowUp,
+    ImportedRow,
+)
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -604,15 +612,21 @@ _CLOSE_FOLLOWUP: Final = (
 )
 
 
+CONTACT_FIELDS: Final = ("phone_e164", "email")
+# A phone or email changes with its lookup hash (as the ORM's _fill_lookup_hashes does).
+_HASH_OF: Final = dict(CONTACT_HASHES)
+
+
 @cache
 def _update_customer_statement(fields: frozenset[str]) -> Update:
     """UPDATE customers SET <fields>, version + n — one statement per set of changed fields."""
+    names = sorted(fields | {_HASH_OF[name] for name in fields if name in _HASH_OF})
     return (
         _CUSTOMERS.update()
         .where(_CUSTOMERS.c.id == bindparam("customer_id"))
         .values(
             {
-                **{name: bindparam(f"new_{name}") for name in sorted(fields)},
+                **{name: bindparam(f"new_{name}") for name in names},
                 "version": _CUSTOMERS.c.version + bindparam("version_step"),
                 "updated_at": bindparam("new_updated_at"),
             }
@@ -620,7 +634,21 @@ def _update_customer_statement(fields: frozenset[str]) -> Update:
     )
 
 
-CONTACT_FIELDS: Final = ("phone_e164", "email")
+def _update_customer_parameters(
+    customer_id: int | None, now: datetime, version_step: int, values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The parameters of _update_customer_statement(frozenset(values))."""
+    params = {
+        "customer_id": customer_id,
+        "new_updated_at": now,
+        "version_step": version_step,
+        **{f"new_{name}": value for name, value in values.items()},
+    }
+    for name, hashed in CONTACT_HASHES:
+        if name in values:
+            value = values[name]
+            params[f"new_{hashed}"] = None if value is None else lookup_hash(value)
+    return params
 
 
 class _Writer:
@@ -694,12 +722,12 @@ class _Writer:
         for customer_ref, update in self.customer_updates.items():
             fields = frozenset(update) - {"version_step"}
             by_fields.setdefault(fields, []).append(
-                {
-                    "customer_id": customer_ref.id,
-                    "new_updated_at": self.now,
-                    "version_step": update["version_step"],
-                    **{f"new_{name}": update[name] for name in fields},
-                }
+                _update_customer_parameters(
+                    customer_ref.id,
+                    self.now,
+                    update["version_step"],
+                    {name: update[name] for name in fields},
+                )
             )
         for fields, params in by_fields.items():
             self.connection.execute(_update_customer_statement(fields), params)
@@ -765,19 +793,23 @@ class _Writer:
         changes = plan.customer_changes
         if not changes:
             return
-        contacts = {name: changes[name] for name in CONTACT_FIELDS if name in changes}
+        contacts: dict[str, str] = {
+            name: changes[name] for name in CONTACT_FIELDS if name in changes
+        }
         if contacts and customer.db_id is not None:  # a unique index: now, in the row's savepoint
             self.connection.execute(
                 _update_customer_statement(frozenset(contacts)),
-                {
-                    "customer_id": customer.db_id,
-                    "new_updated_at": self.now,
-                    "version_step": 0,
-                    **{f"new_{name}": value for name, value in contacts.items()},
-                },
+                _update_customer_parameters(customer.db_id, self.now, 0, contacts),
             )
-        update = self.customer_updates.setdefault(customer.ref, {"version_step": 0})
-        update["version_step"] += 1
+        pending = customer.ref.pending
+        if pending is not None:
+            # Added earlier in this group: its insert carries the changes (and the lookup
+            # hashes of the values it is finally inserted with) — no UPDATE after it.
+            update = pending
+            update["version"] += 1
+        else:
+            update = self.customer_updates.setdefault(customer.ref, {"version_step": 0})
+            update["version_step"] += 1
         for name, value in changes.items():
             if name not in contacts or customer.db_id is None:
                 update[name] = value
@@ -937,14 +969,18 @@ def _copy_rows(connection: Connection, table: Table, rows: Sequence[dict[str, An
     defaults = [None if c.key in given else c.default for c in columns]
     processors = [c.type._cached_bind_processor(dialect) for c in columns]
     quote = dialect.identifier_preparer.quote
+    types = _binary_copy_types(connection, table, columns)
     statement = (
         f"COPY {dialect.identifier_preparer.format_table(table)} "
         f"({', '.join(quote(c.name) for c in columns)}) FROM STDIN"
+        + ("" if types is None else " (FORMAT BINARY)")
     )
     keys = [c.key for c in columns]
     driver: Any = connection.connection.driver_connection
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            if types is not None:
+                copy.set_types(types)
             for row in rows:
                 values: list[Any] = []
                 for key, default, process in zip(keys, defaults, processors, strict=True):
@@ -960,6 +996,27 @@ def _copy_rows(connection: Connection, table: Table, rows: Sequence[dict[str, An
     except psycopg.Error as error:
         # As SQLAlchemy raises it for any statement: an IntegrityError for a clash.
         raise DBAPIError.instance(statement, None, error, psycopg.Error) from error
+
+
+# The types a binary COPY can send as the bind processors leave the values (int, str, aware
+# datetime, bool, psycopg's Json): int2/4/8, text, varchar, timestamptz, bool, json.
+_BINARY_COPY_OIDS: Final = frozenset({21, 23, 20, 25, 1043, 1184, 16, 114})
+
+
+def _binary_copy_types(
+    connection: Connection, table: Table, columns: Sequence[Column[Any]]
+) -> list[int] | None:
+    """The columns' type oids in the database, for a binary COPY (the server then parses no
+    text: a third of its work on a group's rows); None — a text COPY — if any column has a
+    type not in _BINARY_COPY_OIDS. Asked once per table and connection."""
+    known: dict[str, dict[str, int]] = connection.info.setdefault("import_column_types", {})
+    if table.name not in known:
+        with Session(bind=connection, join_transaction_mode="rollback_only") as session:
+            known[table.name] = queries.postgres_column_types(session, table.name)
+    oids = [known[table.name].get(column.name) for column in columns]
+    if any(oid not in _BINARY_COPY_OIDS for oid in oids):
+        return None
+    return [oid for oid in oids if oid is not None]
 
 
 # =============================================================================================
@@ -1150,8 +1207,7 @@ class _ImportRun:
             group = chunk[start : start + ROWS_PER_COMMIT]
             transaction = connection.begin()
             try:
-                before = self._imported_before(connection, [row.fingerprint for row in group])
-                taken = self._contacts_taken(connection, group)
+                before, taken = self._look_up(connection, group)
                 for row in group:
                     done.append((row, self._handle_row(connection, row, before, taken)))
                 self._finish(transaction)
@@ -1163,23 +1219,33 @@ class _ImportRun:
         for row, result in done:
             self._record(row, result)
 
-    def _contacts_taken(self, connection: Connection, group: Sequence[ParsedRow]) -> set[str]:
-        """The group's phones and emails some customer in the database already holds, looked up
-        when the group starts. Only needed when the database had no customers when the import
-        began (otherwise every row not matched in memory is searched in the database anyway):
-        a row with such a phone or email is then searched too, rather than planned as a new
-        customer who would clash with the stored one (customers saved meanwhile in Slack)."""
-        if self.database_had_customers or self.options.dry_run:
-            return set()
-        # A phone or email this run already knows is its customer's (they are unique).
-        book = self.book
-        values = [row.values for row in group if row.values is not None]
-        phones = {
-            v.phone_e164 for v in values if v.phone_e164 and v.phone_e164 not in book.by_phone
-        }
-        emails = {v.email for v in values if v.email and v.email not in book.by_email}
+    def _look_up(
+        self, connection: Connection, group: Sequence[ParsedRow]
+    ) -> tuple[dict[str, tuple[str, int]], set[str]]:
+        """When the group starts, in one query: its rows imported before (fingerprint → source
+        and row number), and its phones and emails some customer in the database already holds.
+
+        The contacts are only needed when the database had no customers when the import began
+        (otherwise every row not matched in memory is searched in the database anyway): a row
+        with such a phone or email is then searched too, rather than planned as a new customer
+        who would clash with the stored one (customers saved meanwhile in Slack)."""
+        phones: set[str] = set()
+        emails: set[str] = set()
+        if not (self.database_had_customers or self.options.dry_run):
+            # A phone or email this run already knows is its customer's (they are unique).
+            book = self.book
+            for row in group:
+                values = row.values
+                if values is None:
+                    continue
+                if values.phone_e164 and values.phone_e164 not in book.by_phone:
+                    phones.add(values.phone_e164)
+                if values.email and values.email not in book.by_email:
+                    emails.add(values.email)
         with Session(bind=connection, join_transaction_mode="rollback_only") as session:
-            return queries.contacts_in_use(session, sorted(phones), sorted(emails))
+            return queries.imported_before_and_contacts_in_use(
+                session, [row.fingerprint for row in group], sorted(phones), sorted(emails)
+            )
 
     def _finish(self, transaction: RootTransaction) -> None:
         if self.options.dry_run:

@@ -402,3 +402,79 @@ def next_postgres_ids(session: Session, table: str, count: int) -> list[int]:
         {"table": table, "n": count},
     ).scalars()
     return sorted(int(row_id) for row_id in ids)
+
+
+def imported_before_and_contacts_in_use(
+    session: Session, fingerprints: Sequence[str], phones: Sequence[str], emails: Sequence[str]
+) -> tuple[dict[str, tuple[str, int]], set[str]]:
+    """For a bulk import's group of rows, in one query: which of these row fingerprints were
+    imported before (fingerprint → source and row number), and which of these phones and
+    emails some customer already holds (as contacts_in_use)."""
+    from sqlalchemy import literal, null, union_all
+
+    from storage.models import ImportedRow
+
+    by_hash = {lookup_hash(value): value for value in (*phones, *emails) if value}
+    rows: Sequence[Any]
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            _IMPORT_LOOKUP_POSTGRES if by_hash else _IMPORTED_BEFORE_POSTGRES,
+            {"fingerprints": list(fingerprints), "hashes": list(by_hash)},
+        ).all()
+    else:
+        query = select(
+            literal("row"), ImportedRow.fingerprint, ImportedRow.source, ImportedRow.row_number
+        ).where(ImportedRow.fingerprint.in_(fingerprints))
+        if by_hash:
+            hashes = list(by_hash)
+            contacts = select(
+                literal("contact"), Customer.phone_hash, Customer.email_hash, null()
+            ).where(Customer.phone_hash.in_(hashes) | Customer.email_hash.in_(hashes))
+            rows = session.execute(union_all(query, contacts)).all()
+        else:
+            rows = session.execute(query).all()
+    before: dict[str, tuple[str, int]] = {}
+    in_use: set[str] = set()
+    for kind, first, second, number in rows:
+        if kind == "row":
+            before[first] = (second, number)
+        else:
+            in_use.update(by_hash[h] for h in (first, second) if h in by_hash)
+    return before, in_use
+
+
+# PostgreSQL: each list is one array parameter, so the statement is the same for every group
+# (prepared once, no statement with a placeholder per value to parse), and each value is looked
+# up in its index: for a list of hundreds the planner otherwise scans the whole table (and a
+# partial index, as on the contact hashes, can't serve "= ANY(array)" at all).
+_IMPORTED_BEFORE_POSTGRES = text(
+    "SELECT 'row', r.fingerprint, r.source, r.row_number "
+    "FROM unnest(CAST(:fingerprints AS text[])) AS f(value) "
+    "JOIN imported_rows AS r ON r.fingerprint = f.value"
+)
+_IMPORT_LOOKUP_POSTGRES = text(
+    "SELECT 'row', r.fingerprint, r.source, r.row_number "
+    "FROM unnest(CAST(:fingerprints AS text[])) AS f(value) "
+    "JOIN imported_rows AS r ON r.fingerprint = f.value "
+    "UNION ALL "
+    "SELECT 'contact', c.phone_hash, c.email_hash, NULL "
+    "FROM unnest(CAST(:hashes AS text[])) AS h(value) CROSS JOIN LATERAL ("
+    " SELECT phone_hash, email_hash FROM customers"
+    " WHERE phone_hash = h.value AND phone_hash IS NOT NULL"
+    " UNION ALL SELECT phone_hash, email_hash FROM customers"
+    " WHERE email_hash = h.value AND email_hash IS NOT NULL"
+    ") AS c"
+)
+
+
+def postgres_column_types(session: Session, table: str) -> dict[str, int]:
+    """Each column of `table` (PostgreSQL) → the oid of its type as the database has it: what a
+    binary COPY must send, whatever the models say."""
+    rows = session.execute(
+        text(
+            "SELECT attname, atttypid::int FROM pg_attribute "
+            "WHERE attrelid = CAST(:table AS regclass) AND attnum > 0 AND NOT attisdropped"
+        ),
+        {"table": table},
+    ).all()
+    return {str(name): int(oid) for name, oid in rows}

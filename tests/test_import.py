@@ -1050,3 +1050,34 @@ def test_report_cells_are_never_formulas(tmp_path: Path, suffix: str) -> None:
             "a\x01b",
             "",
         ]
+
+
+@pytest.mark.parametrize("rows_per_commit", [1, importer.ROWS_PER_COMMIT])
+def test_a_phone_a_later_row_adds_is_found_by_its_lookup_hash(
+    bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows_per_commit: int
+) -> None:
+    # The customer is stored by the time row 3 adds the phone (one row per commit), or still
+    # waiting for its group's insert: either way the phone is theirs in every lookup.
+    monkeypatch.setattr(importer, "ROWS_PER_COMMIT", rows_per_commit)
+    first = row(
+        customer_name="赵六", company="杭州云帆", email="zhao@yunfan.cn", owner="张三",
+        contacted_at="2025-03-01 10:00",
+    )  # fmt: skip
+    second = first | {"phone": "13900139000", "contacted_at": "2025-03-02 10:00"}
+    path = tmp_path / "phone_added.csv"
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(CHINESE_HEADERS)
+        for cells in (first, second):
+            writer.writerow([csv_text(cells.get(name)) for name in FIELDS])
+
+    summary = run_import(bot.services, options_for(path, tmp_path), progress=False)
+
+    assert (summary.imported, summary.merged) == (1, 1), summary
+    customer, history = customer_by_phone(bot.db, "+8613900139000")
+    assert (customer.email, customer.version) == ("zhao@yunfan.cn", 2)
+    assert len(history) == 2
+    with bot.db.reader() as session:
+        found = queries.find_customer_by_contact(session, phone_e164="+8613900139000", email=None)
+    assert found is not None
+    assert found.id == customer.id
