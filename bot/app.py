@@ -28,7 +28,7 @@ from handlers.summary_blocks import SummaryBlocks
 from storage import crypto
 from storage.db import Database
 from storage.events import first_sighting
-from storage.rotation import ensure_key_matches
+from storage.rotation import ensure_key_matches, fill_missing_lookup_hashes
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +106,11 @@ def is_repeated_event(services: Services, body: dict[str, Any]) -> bool:
         return False
 
 
+def _fill_missing_lookup_hashes(database: Database) -> None:
+    for clash in fill_missing_lookup_hashes(database):
+        logger.warning("%s", clash)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -123,6 +128,7 @@ def create_app(
     crypto.configure(cipher)
     try:
         ensure_key_matches(database, cipher)
+        _fill_missing_lookup_hashes(database)
     except Exception:
         if db is None:
             database.dispose()

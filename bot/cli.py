@@ -21,7 +21,12 @@ from bot.settings import Settings, SettingsError, load_settings
 from storage import crypto, migrate
 from storage.db import Database
 from storage.models import STATUSES
-from storage.rotation import KeyMismatchError, ensure_key_matches, rotate_key
+from storage.rotation import (
+    KeyMismatchError,
+    ensure_key_matches,
+    fill_missing_lookup_hashes,
+    rotate_key,
+)
 
 logger = logging.getLogger("followup_bot")
 
@@ -167,6 +172,8 @@ def open_database(settings: Settings) -> Database:
     except KeyMismatchError:
         db.dispose()
         raise
+    for clash in fill_missing_lookup_hashes(db):
+        logging.getLogger(__name__).warning("%s", clash)
     return db
 
 

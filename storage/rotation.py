@@ -12,10 +12,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import JSON, Column, Table, Text, bindparam, exists, select, type_coerce, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Select,
+    Table,
+    Text,
+    bindparam,
+    exists,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.orm import Session
 
-from storage.crypto import EncryptedJSON, EncryptedText, FieldCipher, is_current
+from storage.crypto import EncryptedJSON, EncryptedText, FieldCipher, is_current, lookup_hash
 from storage.db import Database
 from storage.models import CONTACT_HASHES, Base, ChangeLog, CryptoState, Customer, FollowUp
 
@@ -97,6 +108,46 @@ def _check(session: Session, cipher: FieldCipher) -> None:
         )
     if stored != cipher.key_id and _holds_data(session):
         raise KeyMismatchError(_mismatch(stored, cipher))
+
+
+# --- missing lookup hashes -------------------------------------------------------------------
+
+
+def _missing(source: str, hashed: str) -> Select[int]:
+    """Customers with a `source` value (phone or email) but no `hashed` lookup hash."""
+    return select(Customer.id).where(
+        getattr(Customer, source).is_not(None), getattr(Customer, hashed).is_(None)
+    )
+
+
+def fill_missing_lookup_hashes(db: Database) -> list[str]:
+    """Give every stored phone and email its lookup hash, where an import before 28 Nov 2026
+    left it empty (an imported row adding a contact to a known customer wrote the value only),
+    so those customers are found by it again. Run at start-up, after the key check: the hash
+    needs the key. A value another customer already holds is left without a hash (the unique
+    index forbids it) and returned as a line saying which two customers to merge."""
+    clashes: list[str] = []
+    with db.reader() as session:  # nearly always nothing to do: no write lock for that
+        if not any(session.scalar(select(_missing(*pair).exists())) for pair in CONTACT_HASHES):
+            return clashes
+    with db.transaction() as session:
+        for source, hashed in CONTACT_HASHES:
+            value_column, hash_column = getattr(Customer, source), getattr(Customer, hashed)
+            missing = session.execute(_missing(source, hashed).add_columns(value_column)).all()
+            for customer_id, value in missing:
+                wanted = lookup_hash(value)
+                holder = session.scalar(select(Customer.id).where(hash_column == wanted))
+                if holder is not None:
+                    clashes.append(
+                        f"customers {holder} and {customer_id} have the same {source}: "
+                        "merge them (/followup merge)"
+                    )
+                    continue
+                customers = Base.metadata.tables["customers"]  # not the ORM: no version bump
+                session.execute(
+                    update(customers).where(customers.c.id == customer_id).values({hashed: wanted})
+                )
+    return clashes
 
 
 # --- rotate-key ------------------------------------------------------------------------------
