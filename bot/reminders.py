@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any, Final, Literal, Protocol
@@ -55,7 +55,6 @@ POSTS_PER_SECOND: Final = 1.0
 POST_BURST: Final = 3
 # A sweep waits this long at most for a recipient to be ready again; longer, a later sweep sends.
 PACING_HORIZON: Final = timedelta(seconds=30)
-PACING_GATHER: Final = timedelta(milliseconds=50)
 Outcome = Literal["sent", "retry", "undeliverable"]
 MAX_BACKOFF = timedelta(hours=1)
 
@@ -176,6 +175,23 @@ class Pacer:
         self._buckets[recipient_id] = (self._tokens(recipient_id, now) - 1.0, now)
 
 
+def _due_as_claimed(item: ReminderItem, due: dict[int, datetime], turn: _Waiting) -> bool:
+    at = due.get(item.followup_id)
+    return at is not None and at <= turn.claimed_at
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    """An owner's reminders this sweep claimed and could not send yet: Slack takes about one
+    message a second per conversation, so they wait, still claimed, for their DM's turn."""
+
+    until: datetime  # when the owner's DM may take the next message
+    owner_id: str
+    pages: list[list[ReminderItem]]  # one reminder each, or digest pages
+    digest_total: int | None  # all the owner had due, when sent as a digest
+    claimed_at: datetime  # the claim's lease runs from here
+
+
 @dataclass
 class SweepReport:
     sent: list[str] = field(default_factory=list)
@@ -266,14 +282,10 @@ class ReminderService:
             (paced) sweep must hold a lease from when they are taken, not from its start."""
             return now + timedelta(seconds=self._monotonic() - started)
 
-        put_off: list[datetime] = []  # when reminders put off for pacing come due again
-        while True:
-            moment = current()
-            self._remind_due(current, lease, readers, token, report, put_off)
-            # Those put off to a moment already past were claimed again by this pass.
-            put_off[:] = [until for until in put_off if until > moment]
-            if not self._wait_for_put_off(put_off, current(), now + lease / 2, report):
-                break  # anything still put off is sent by a later sweep
+        waiting: list[_Waiting] = []
+        while self._remind_batch(current(), lease, readers, token, report, waiting):
+            pass
+        self._send_waiting(waiting, current, lease, readers, token, report)
         moment = current()
         lease_until = moment + lease
         overdue_before = moment - timedelta(hours=self._settings.escalate_after_hours)
@@ -291,38 +303,6 @@ class ReminderService:
             pass
         return report
 
-    def _wait_for_put_off(
-        self, put_off: list[datetime], moment: datetime, give_up_at: datetime, report: SweepReport
-    ) -> bool:
-        """Sleep until reminders put off for pacing may go, if that is soon; False to stop.
-
-        Not when Slack is down (they would only be rescheduled), not beyond PACING_HORIZON, and
-        not so long that the sweep would run past half its lease: a long sweep delays the
-        escalations, and another process's sweep is due meanwhile anyway."""
-        if not put_off or report.slack_unavailable is not None:
-            return False
-        # Wake a little after the first one is due, to find the others due by then too: one
-        # pass per recipient's turn would spend more time claiming than sending.
-        resume_at = min(put_off) + PACING_GATHER
-        if resume_at - moment > PACING_HORIZON or resume_at > give_up_at:
-            return False
-        self._sleep(max(0.0, (resume_at - moment).total_seconds()))
-        return True
-
-    def _remind_due(
-        self,
-        current: Callable[[], datetime],
-        lease: timedelta,
-        readers: Readers,
-        token: str,
-        report: SweepReport,
-        put_off: list[datetime],
-    ) -> None:
-        """Remind of everything due, a claimed batch at a time, each at the moment it is
-        claimed; note in `put_off` until when any was put off for pacing."""
-        while self._remind_batch(current(), lease, readers, token, report, put_off):
-            pass
-
     def _remind_batch(
         self,
         now: datetime,
@@ -330,24 +310,88 @@ class ReminderService:
         readers: Readers,
         token: str,
         report: SweepReport,
-        put_off: list[datetime],
+        waiting: list[_Waiting],
     ) -> bool:
-        """Claim and remind one batch; False when nothing more was due."""
-        waiting: dict[datetime, list[int]] = {}  # put off until → follow-up ids
-        more = self._deliver_batch(
+        """Claim one batch and send what each owner's DM may take now; the rest waits in
+        `waiting`, still claimed. False when nothing more was due."""
+
+        def remind(owner_id: str, items: list[ReminderItem]) -> None:
+            digest = len(items) > self._settings.remind_digest_over
+            size = self._messages.digest_page_size if digest else 1
+            turn = _Waiting(
+                until=now,
+                owner_id=owner_id,
+                pages=[items[start : start + size] for start in range(0, len(items), size)],
+                digest_total=len(items) if digest else None,
+                claimed_at=now,
+            )
+            later = self._remind_owner(turn, readers, token, now, report)
+            if later is not None:
+                waiting.append(later)
+
+        return self._deliver_batch(
             lambda session: store.claim_due_reminders(
                 session, now=now, lease_until=now + lease, token=token, limit=CLAIM_BATCH
             ),
-            lambda owner, items: self._remind_owner(
-                owner, items, readers, token, now, report, waiting
-            ),
+            remind,
         )
-        if waiting:  # one transaction per claimed batch, not one per owner
+
+    def _send_waiting(
+        self,
+        waiting: list[_Waiting],
+        current: Callable[[], datetime],
+        lease: timedelta,
+        readers: Readers,
+        token: str,
+        report: SweepReport,
+    ) -> None:
+        """Send the reminders that waited for their DM's turn, earliest turn first, sleeping
+        until it comes. Each is checked against the database first: the owner may have snoozed
+        it, marked it done or edited it meanwhile, and that wins. What can't go within
+        PACING_HORIZON, or before half its claim's lease is gone, or once Slack looked down, is
+        put off to a later sweep (no attempt counted)."""
+        while waiting:
+            waiting.sort(key=lambda turn: turn.until)
+            first, moment = waiting[0], current()
+            if (
+                report.slack_unavailable is not None
+                or first.until - moment > PACING_HORIZON
+                or first.until > first.claimed_at + lease / 2
+            ):
+                break
+            if first.until > moment:
+                self._sleep((first.until - moment).total_seconds())
+            moment = current()
+            ready = [turn for turn in waiting if turn.until <= moment]
+            waiting[:] = [turn for turn in waiting if turn.until > moment]
+            for turn in self._still_claimed(ready, token):
+                later = self._remind_owner(turn, readers, token, current(), report)
+                if later is not None:
+                    waiting.append(later)
+        if waiting:
             with self._db.transaction() as session:
-                for until, followup_ids in waiting.items():
-                    store.put_off(session, followup_ids, token, until, due_by=now)
-            put_off.extend(waiting)
-        return more
+                for turn in waiting:
+                    ids = [item.followup_id for page in turn.pages for item in page]
+                    store.put_off(session, ids, token, turn.until, due_by=turn.claimed_at)
+
+    def _still_claimed(self, turns: list[_Waiting], token: str) -> list[_Waiting]:
+        """These turns without the reminders no longer as this sweep claimed them (snoozed,
+        done, edited, or taken over); their claims are released."""
+        with self._db.transaction() as session:
+            ids = [item.followup_id for turn in turns for page in turn.pages for item in page]
+            due = store.claimed_reminders_due(session, ids, token)
+            kept = []
+            for turn in turns:
+                pages = [
+                    kept_page
+                    for page in turn.pages
+                    if (kept_page := [item for item in page if _due_as_claimed(item, due, turn)])
+                ]
+                if pages:
+                    kept.append(replace(turn, pages=pages))
+            sending = {item.followup_id for turn in kept for page in turn.pages for item in page}
+            store.release_all(session, [i for i in ids if i not in sending], token)
+        return kept
 
     def dm_recipient(self, followup_id: int, channel_id: str, message_ts: str) -> str | None:
         """Whom the reminder DM `message_ts` about `followup_id` was sent to, if it was one."""
@@ -375,33 +419,28 @@ class ReminderService:
 
     def _remind_owner(
         self,
-        owner_id: str,
-        items: list[ReminderItem],
+        turn: _Waiting,
         readers: Readers,
         token: str,
         now: datetime,
         report: SweepReport,
-        waiting: dict[datetime, list[int]],
-    ) -> None:
-        """Send an owner's due reminders, as many as their DM may take now; the rest are noted
-        in `waiting` under the moment their turn comes."""
+    ) -> _Waiting | None:
+        """Send an owner's due reminders, as many pages as their DM may take now; what is left,
+        with the moment its turn comes."""
+        owner_id = turn.owner_id
         zone, t = readers.prefs(owner_id).zone, readers.translator(owner_id)
-        digest = len(items) > self._settings.remind_digest_over
-        size = self._messages.digest_page_size if digest else 1
-        pages = [items[start : start + size] for start in range(0, len(items), size)]
-        for index, page in enumerate(pages):
+        for index, page in enumerate(turn.pages):
             wait = self._pacer.wait(owner_id)
             if wait:
                 until = now + timedelta(seconds=wait)
-                later = [item.followup_id for rest in pages[index:] for item in rest]
-                waiting.setdefault(until, []).extend(later)
-                return
-            if digest:
-                message = self._messages.digest(t, page, zone, now, total=len(items))
+                return replace(turn, until=until, pages=turn.pages[index:])
+            if turn.digest_total is not None:
+                message = self._messages.digest(t, page, zone, now, total=turn.digest_total)
             else:
                 message = self._messages.due(t, page[0], zone, now)
             self._post(owner_id, message, page, "due", token, now, report)
             self._pacer.record(owner_id)
+        return None
 
     def _post(
         self,

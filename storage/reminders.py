@@ -159,6 +159,33 @@ def release(session: Session, followup_id: int, token: str) -> None:
     )
 
 
+def claimed_reminders_due(
+    session: Session, followup_ids: Sequence[int], token: str
+) -> dict[int, datetime]:
+    """Of these follow-ups, those still claimed with `token` and open, with their due time."""
+    if not followup_ids:
+        return {}
+    rows = session.execute(
+        select(FollowUp.id, FollowUp.remind_at).where(
+            FollowUp.id.in_(followup_ids),
+            FollowUp.claim_token == token,
+            FollowUp.state == "open",
+            FollowUp.remind_at.is_not(None),
+        )
+    )
+    return {followup_id: due for followup_id, due in rows if due is not None}
+
+
+def release_all(session: Session, followup_ids: Sequence[int], token: str) -> None:
+    if followup_ids:
+        session.execute(
+            update(FollowUp)
+            .where(FollowUp.id.in_(followup_ids), FollowUp.claim_token == token)
+            .values(claimed_until=None, claim_token=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def put_off(
     session: Session, followup_ids: Sequence[int], token: str, until: datetime, *, due_by: datetime
 ) -> None:
