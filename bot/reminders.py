@@ -9,6 +9,7 @@ sweep sends what was never confirmed.
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -191,6 +192,9 @@ class _Waiting:
     digest_total: int | None  # all the owner had due, when sent as a digest
     claimed_at: datetime  # the claim's lease runs from here
 
+    def lease_half(self, lease: timedelta) -> datetime:
+        return self.claimed_at + lease / 2
+
 
 @dataclass
 class SweepReport:
@@ -283,7 +287,7 @@ class ReminderService:
             return now + timedelta(seconds=self._monotonic() - started)
 
         waiting: list[_Waiting] = []
-        while self._remind_batch(current(), lease, readers, token, report, waiting):
+        while self._remind_batch(current, lease, readers, token, report, waiting):
             pass
         self._send_waiting(waiting, current, lease, readers, token, report)
         moment = current()
@@ -305,7 +309,7 @@ class ReminderService:
 
     def _remind_batch(
         self,
-        now: datetime,
+        current: Callable[[], datetime],
         lease: timedelta,
         readers: Readers,
         token: str,
@@ -314,18 +318,12 @@ class ReminderService:
     ) -> bool:
         """Claim one batch and send what each owner's DM may take now; the rest waits in
         `waiting`, still claimed. False when nothing more was due."""
+        now = current()
 
         def remind(owner_id: str, items: list[ReminderItem]) -> None:
-            digest = len(items) > self._settings.remind_digest_over
-            size = self._messages.digest_page_size if digest else 1
-            turn = _Waiting(
-                until=now,
-                owner_id=owner_id,
-                pages=[items[start : start + size] for start in range(0, len(items), size)],
-                digest_total=len(items) if digest else None,
-                claimed_at=now,
-            )
-            later = self._remind_owner(turn, readers, token, now, report)
+            digest_total = len(items) if len(items) > self._settings.remind_digest_over else None
+            turn = _Waiting(now, owner_id, self._pages(items, digest_total), digest_total, now)
+            later = self._remind_owner(turn, readers, token, current, report)
             if later is not None:
                 waiting.append(later)
 
@@ -335,6 +333,10 @@ class ReminderService:
             ),
             remind,
         )
+
+    def _pages(self, items: list[ReminderItem], digest_total: int | None) -> list[list[Any]]:
+        size = self._messages.digest_page_size if digest_total is not None else 1
+        return [items[start : start + size] for start in range(0, len(items), size)]
 
     def _send_waiting(
         self,
@@ -348,47 +350,56 @@ class ReminderService:
         """Send the reminders that waited for their DM's turn, earliest turn first, sleeping
         until it comes. Each is checked against the database first: the owner may have snoozed
         it, marked it done or edited it meanwhile, and that wins. What can't go within
-        PACING_HORIZON, or before half its claim's lease is gone, or once Slack looked down, is
-        put off to a later sweep (no attempt counted)."""
+        PACING_HORIZON, or whose turn comes after half its claim's lease, or once Slack looked
+        down, is put off to a later sweep (no attempt counted)."""
+        later: list[_Waiting] = []
         while waiting:
+            moment = current()
+            # A claim half gone by its turn: a later sweep sends it, well inside its own lease.
+            late = [turn for turn in waiting if max(turn.until, moment) > turn.lease_half(lease)]
+            later += late
+            waiting[:] = [turn for turn in waiting if all(turn is not gone for gone in late)]
             waiting.sort(key=lambda turn: turn.until)
-            first, moment = waiting[0], current()
             if (
-                report.slack_unavailable is not None
-                or first.until - moment > PACING_HORIZON
-                or first.until > first.claimed_at + lease / 2
+                not waiting
+                or report.slack_unavailable is not None
+                or waiting[0].until - moment > PACING_HORIZON
             ):
                 break
-            if first.until > moment:
-                self._sleep((first.until - moment).total_seconds())
+            if waiting[0].until > moment:
+                self._sleep((waiting[0].until - moment).total_seconds())
             moment = current()
             ready = [turn for turn in waiting if turn.until <= moment]
             waiting[:] = [turn for turn in waiting if turn.until > moment]
-            for turn in self._still_claimed(ready, token):
-                later = self._remind_owner(turn, readers, token, current(), report)
-                if later is not None:
-                    waiting.append(later)
-        if waiting:
+            for turn in self._still_claimed(ready, token, moment):
+                again = self._remind_owner(turn, readers, token, current, report)
+                if again is not None:
+                    waiting.append(again)
+        later += waiting
+        if later:
             with self._db.transaction() as session:
-                for turn in waiting:
+                for turn in later:
                     ids = [item.followup_id for page in turn.pages for item in page]
                     store.put_off(session, ids, token, turn.until, due_by=turn.claimed_at)
 
-    def _still_claimed(self, turns: list[_Waiting], token: str) -> list[_Waiting]:
+    def _still_claimed(self, turns: list[_Waiting], token: str, now: datetime) -> list[_Waiting]:
         """These turns without the reminders no longer as this sweep claimed them (snoozed,
-        done, edited, or taken over); their claims are released."""
+        done, edited, or their lease gone); their claims are released. A digest is paged
+        again, and counts only what is still due."""
         with self._db.transaction() as session:
             ids = [item.followup_id for turn in turns for page in turn.pages for item in page]
-            due = store.claimed_reminders_due(session, ids, token)
+            due = store.claimed_reminders_due(session, ids, token, now=now)
             kept = []
             for turn in turns:
-                pages = [
-                    kept_page
-                    for page in turn.pages
-                    if (kept_page := [item for item in page if _due_as_claimed(item, due, turn)])
-                ]
-                if pages:
-                    kept.append(replace(turn, pages=pages))
+                items = [item for page in turn.pages for item in page]
+                still = [item for item in items if _due_as_claimed(item, due, turn)]
+                if not still:
+                    continue
+                if turn.digest_total is None:
+                    kept.append(replace(turn, pages=[[item] for item in still]))
+                    continue
+                total = turn.digest_total - (len(items) - len(still))
+                kept.append(replace(turn, pages=self._pages(still, total), digest_total=total))
             sending = {item.followup_id for turn in kept for page in turn.pages for item in page}
             store.release_all(session, [i for i in ids if i not in sending], token)
         return kept
@@ -422,7 +433,7 @@ class ReminderService:
         turn: _Waiting,
         readers: Readers,
         token: str,
-        now: datetime,
+        current: Callable[[], datetime],
         report: SweepReport,
     ) -> _Waiting | None:
         """Send an owner's due reminders, as many pages as their DM may take now; what is left,
@@ -430,9 +441,12 @@ class ReminderService:
         owner_id = turn.owner_id
         zone, t = readers.prefs(owner_id).zone, readers.translator(owner_id)
         for index, page in enumerate(turn.pages):
+            now = current()
             wait = self._pacer.wait(owner_id)
             if wait:
-                until = now + timedelta(seconds=wait)
+                # Whole microseconds, rounded up: a turn that rounded down to now would come
+                # back at once with the bucket still a hair short.
+                until = now + timedelta(microseconds=math.ceil(wait * 1_000_000))
                 return replace(turn, until=until, pages=turn.pages[index:])
             if turn.digest_total is not None:
                 message = self._messages.digest(t, page, zone, now, total=turn.digest_total)

@@ -160,15 +160,17 @@ def release(session: Session, followup_id: int, token: str) -> None:
 
 
 def claimed_reminders_due(
-    session: Session, followup_ids: Sequence[int], token: str
+    session: Session, followup_ids: Sequence[int], token: str, *, now: datetime
 ) -> dict[int, datetime]:
-    """Of these follow-ups, those still claimed with `token` and open, with their due time."""
+    """Of these follow-ups, those still claimed with `token` (a lease not run out at `now`) and
+    open, with their due time."""
     if not followup_ids:
         return {}
     rows = session.execute(
         select(FollowUp.id, FollowUp.remind_at).where(
             FollowUp.id.in_(followup_ids),
             FollowUp.claim_token == token,
+            FollowUp.claimed_until > now,
             FollowUp.state == "open",
             FollowUp.remind_at.is_not(None),
         )
