@@ -16,7 +16,7 @@ from storage import reminders as store
 from storage.models import FollowUp
 from tests.conftest import COLLEAGUE, REP, running_bot
 from tests.fake_slack import FakeSlack
-from tests.test_reminder_pacing import ManualClock, _log
+from tests.test_reminder_pacing import ManualClock, _log, _paced
 from tests.test_reminders_e2e import DUE, dms
 
 
@@ -89,16 +89,7 @@ def test_one_turn_past_half_its_lease_does_not_put_off_turns_that_could_still_go
             )
         clock = ManualClock()
         services = bot.services
-        service = ReminderService(
-            db=services.db,
-            client=services.client,
-            users=services.users,
-            settings=services.settings,
-            messages=ReminderBlocks(),
-            pacer=Pacer(per_second=1.0, burst=1, clock=clock),
-            sleep=clock.sleep,
-            monotonic=clock,
-        )
+        service = _paced(bot, Pacer(per_second=1.0, burst=1, clock=clock), clock.sleep, clock)
         token, lease = "t-r9", timedelta(seconds=10)
         with bot.db.transaction() as session:
             mine = [
@@ -199,17 +190,7 @@ def test_a_sub_microsecond_wait_does_not_spin(bot: Any) -> None:
 
     _log(bot, 2, user_id=REP, first_phone=2000)
     clock = ManualClock()
-    services = bot.services
-    service = ReminderService(
-        db=services.db,
-        client=services.client,
-        users=services.users,
-        settings=services.settings,
-        messages=ReminderBlocks(),
-        pacer=Pacer(per_second=3.0, burst=1, clock=clock),
-        sleep=clock.sleep,
-        monotonic=clock,
-    )
+    service = _paced(bot, Pacer(per_second=3.0, burst=1, clock=clock), clock.sleep, clock)
 
     def stuck(*_: Any) -> None:
         raise AssertionError("sweep still spinning after 5 s")
