@@ -334,7 +334,9 @@ class ReminderService:
             remind,
         )
 
-    def _pages(self, items: list[ReminderItem], digest_total: int | None) -> list[list[Any]]:
+    def _pages(
+        self, items: list[ReminderItem], digest_total: int | None
+    ) -> list[list[ReminderItem]]:
         size = self._messages.digest_page_size if digest_total is not None else 1
         return [items[start : start + size] for start in range(0, len(items), size)]
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, literal, null, select, text, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 
 from storage.crypto import lookup_hash
-from storage.models import ChangeLog, Customer, FollowUp, SlackUser, utcnow
+from storage.models import ChangeLog, Customer, FollowUp, ImportedRow, SlackUser, utcnow
 
 
 def find_customer_by_contact(
@@ -366,21 +366,6 @@ def lock_company_key(session: Session, company_key: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": company_key})
 
 
-def contacts_in_use(session: Session, phones: Sequence[str], emails: Sequence[str]) -> set[str]:
-    """Which of these phones (E.164) and emails some customer already holds — one query, by
-    lookup hash (the values themselves may be encrypted). For a bulk import's clash check."""
-    by_hash = {lookup_hash(value): value for value in (*phones, *emails) if value}
-    if not by_hash:
-        return set()
-    hashes = list(by_hash)
-    rows = session.execute(
-        select(Customer.phone_hash, Customer.email_hash).where(
-            Customer.phone_hash.in_(hashes) | Customer.email_hash.in_(hashes)
-        )
-    ).all()
-    return {by_hash[h] for row in rows for h in row if h in by_hash}
-
-
 def last_sqlite_row_id(session: Session, table: str) -> int:
     """The id SQLite's next insert into `table` would follow: the largest id in the table or, for
     an AUTOINCREMENT table, ever used in it. Only meaningful while this transaction holds the
@@ -409,11 +394,7 @@ def imported_before_and_contacts_in_use(
 ) -> tuple[dict[str, tuple[str, int]], set[str]]:
     """For a bulk import's group of rows, in one query: which of these row fingerprints were
     imported before (fingerprint → source and row number), and which of these phones and
-    emails some customer already holds (as contacts_in_use)."""
-    from sqlalchemy import literal, null, union_all
-
-    from storage.models import ImportedRow
-
+    emails some customer already holds (by lookup hash: the values may be encrypted)."""
     by_hash = {lookup_hash(value): value for value in (*phones, *emails) if value}
     rows: Sequence[Any]
     if session.get_bind().dialect.name == "postgresql":
@@ -447,12 +428,12 @@ def imported_before_and_contacts_in_use(
 # (prepared once, no statement with a placeholder per value to parse), and each value is looked
 # up in its index: for a list of hundreds the planner otherwise scans the whole table (and a
 # partial index, as on the contact hashes, can't serve "= ANY(array)" at all).
-_IMPORTED_BEFORE_POSTGRES = text(
+_IMPORTED_BEFORE_POSTGRES: Final = text(
     "SELECT 'row', r.fingerprint, r.source, r.row_number "
     "FROM unnest(CAST(:fingerprints AS text[])) AS f(value) "
     "JOIN imported_rows AS r ON r.fingerprint = f.value"
 )
-_IMPORT_LOOKUP_POSTGRES = text(
+_IMPORT_LOOKUP_POSTGRES: Final = text(
     "SELECT 'row', r.fingerprint, r.source, r.row_number "
     "FROM unnest(CAST(:fingerprints AS text[])) AS f(value) "
     "JOIN imported_rows AS r ON r.fingerprint = f.value "
